@@ -1,0 +1,61 @@
+"""Dagster resources: the warehouse connection and the run settings."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipeline.config import Settings, parse_years
+
+
+class SettingsResource(dg.ConfigurableResource):
+    """Paths and period of a run (see pipeline.config.Settings)."""
+
+    raw_dir: str
+    marts_dir: str
+    exports_dir: str
+    warehouse: str
+    years: str
+    data_end: str | None = None
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> SettingsResource:
+        return cls(
+            raw_dir=str(s.raw_dir),
+            marts_dir=str(s.marts_dir),
+            exports_dir=str(s.exports_dir),
+            warehouse=str(s.warehouse),
+            years=f"{min(s.years)}-{max(s.years)}",
+            data_end=s.data_end.isoformat() if s.data_end else None,
+        )
+
+    @property
+    def raw_path(self) -> Path:
+        return Path(self.raw_dir)
+
+    @property
+    def marts_path(self) -> Path:
+        return Path(self.marts_dir)
+
+    @property
+    def exports_path(self) -> Path:
+        return Path(self.exports_dir)
+
+    @property
+    def year_list(self) -> list[int]:
+        return parse_years(self.years)
+
+    @property
+    def data_end_date(self) -> date | None:
+        return date.fromisoformat(self.data_end) if self.data_end else None
+
+
+def build_resources(s: Settings) -> dict[str, object]:
+    s.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "duckdb": DuckDBResource(database=str(s.warehouse)),
+        "settings": SettingsResource.from_settings(s),
+    }
