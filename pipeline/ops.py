@@ -1,0 +1,322 @@
+"""Operations: the nightly schedule, the raw-folder sensor and the job both of them launch.
+
+What belongs here: when runs start by themselves (schedules, sensors) and which assets and years they
+select. What a run does belongs to the asset layers.
+
+- `refresh` job: every asset of the pipeline. Schedules and sensors request a sub-selection of it and
+  name the years (one partition key, or a range through the single-run backfill tags).
+- `nightly_refresh` schedule: at 02:00 Copenhagen time, re-runs everything for the current and the
+  previous calendar year of the tick (only the years that are partitions). This schedule is the only
+  place where today's date chooses anything.
+- `raw_files_sensor`: watches the raw data folder (settings `raw_dir`). A new or changed file
+  `<register>/<register>_<YYYY>.<ext>` requests the register's ingest asset and everything downstream
+  of it for that year; a one-file register `<register>/<register>.<ext>` requests the unpartitioned
+  ingest asset and everything downstream of it for every year. The cursor remembers each file's size
+  and modification time (plus a SHA-256 for files small enough to hash cheaply), so a file that was
+  only touched or copied again unchanged does not start a run.
+
+Both are running by default (state lives in DAGSTER_HOME); stop them in the UI's Automation page or
+with `dagster sensor stop raw_files_sensor` / `dagster schedule stop nightly_refresh`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import dagster as dg
+
+from pipeline.partitions import YEARS
+from pipeline.resources import SettingsResource
+
+if TYPE_CHECKING:
+    from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+RAW_SUFFIXES = frozenset({".parquet", ".csv", ".sas7bdat"})
+HASH_LIMIT_BYTES = 64 * 1024 * 1024  # hashing a national-scale extract every change is not cheap
+SETTLE_SECONDS = 60  # a file modified this recently may still be being copied: look again next tick
+NIGHTLY_CRON = "0 2 * * *"
+NIGHTLY_TIMEZONE = "Europe/Copenhagen"
+
+refresh_job = dg.define_asset_job(
+    "refresh",
+    selection=dg.AssetSelection.all(),
+    description="Every asset of the pipeline; schedules and sensors request a sub-selection and the years.",
+)
+
+
+# --- years and partition requests -------------------------------------------------------------------
+
+
+def partition_years_of(partitions_def: dg.PartitionsDefinition) -> list[int]:
+    return sorted(int(k) for k in partitions_def.get_partition_keys())
+
+
+def year_blocks(years: Iterable[int]) -> list[tuple[int, int]]:
+    """Split years into runs of consecutive years: [2015, 2016, 2019] -> [(2015, 2016), (2019, 2019)]."""
+    blocks: list[tuple[int, int]] = []
+    for y in sorted(set(years)):
+        if blocks and y == blocks[-1][1] + 1:
+            blocks[-1] = (blocks[-1][0], y)
+        else:
+            blocks.append((y, y))
+    return blocks
+
+
+def partition_request(first: int, last: int) -> dict[str, object]:
+    """RunRequest arguments naming one year (a partition key) or a range (single-run backfill tags)."""
+    if first == last:
+        return {"partition_key": str(first), "tags": {}}
+    return {"partition_key": None, "tags": {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}}
+
+
+def nightly_years(tick: datetime, partition_years: Sequence[int]) -> list[int]:
+    """The current and the previous year of the tick, keeping only those that are partitions."""
+    wanted = {tick.year - 1, tick.year}
+    return sorted(wanted & set(partition_years))
+
+
+# --- schedule ---------------------------------------------------------------------------------------
+
+
+def build_nightly_schedule(
+    partitions_def: dg.PartitionsDefinition = YEARS,
+    job: dg.UnresolvedAssetJobDefinition = refresh_job,
+    default_status: dg.DefaultScheduleStatus = dg.DefaultScheduleStatus.RUNNING,
+) -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="nightly_refresh",
+        cron_schedule=NIGHTLY_CRON,
+        execution_timezone=NIGHTLY_TIMEZONE,
+        target=job,
+        default_status=default_status,
+        description="Nightly: every asset for the current and the previous year of the tick.",
+    )
+    def nightly_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        tick = context.scheduled_execution_time
+        years = nightly_years(tick, partition_years_of(partitions_def))
+        if not years:
+            return dg.SkipReason(f"neither {tick.year - 1} nor {tick.year} is a configured year")
+        # The two years are consecutive, so they are always one block: one run.
+        (first, last), *_ = year_blocks(years)
+        req = partition_request(first, last)
+        return dg.RunRequest(
+            run_key=f"nightly:{tick.date().isoformat()}",
+            partition_key=req["partition_key"],
+            tags=req["tags"],
+        )
+
+    return nightly_refresh
+
+
+# --- raw folder state -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """One extract file under the raw root, as the sensor sees it."""
+
+    rel_path: str  # "<register>/<file name>", the cursor key
+    register: str
+    year: int | None  # from `<register>_<YYYY>.<ext>`; None for a one-file register's file
+    size: int
+    mtime_ns: int
+
+
+def _parse_name(register: str, file_name: str) -> tuple[bool, int | None]:
+    """(follows the naming contract, year). Names are compared case-insensitively (SAS upper-cases)."""
+    stem, suffix = Path(file_name).stem.lower(), Path(file_name).suffix.lower()
+    if suffix not in RAW_SUFFIXES:
+        return False, None
+    if stem == register.lower():
+        return True, None
+    m = re.fullmatch(re.escape(register.lower()) + r"_(\d{4})", stem)
+    return (True, int(m.group(1))) if m else (False, None)
+
+
+def scan_raw_dir(raw_dir: Path) -> tuple[list[RawFile], int]:
+    """Every extract file under the raw root, and how many files were ignored for their names.
+
+    Folders and files starting with `_` or `.` are not registers (e.g. the generator's manifest).
+    """
+    files: list[RawFile] = []
+    ignored = 0
+    if not raw_dir.is_dir():
+        return files, ignored
+    for folder in sorted(p for p in raw_dir.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))):
+        for f in sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith(("_", "."))):
+            ok, year = _parse_name(folder.name, f.name)
+            if not ok:
+                ignored += 1
+                continue
+            st = f.stat()
+            files.append(RawFile(f"{folder.name}/{f.name}", folder.name, year, st.st_size, st.st_mtime_ns))
+    return files, ignored
+
+
+def file_sha256(path: Path) -> str | None:
+    """SHA-256 of a file small enough to hash cheaply, else None (size and mtime decide alone)."""
+    if path.stat().st_size > HASH_LIMIT_BYTES:
+        return None
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_cursor(cursor: str | None) -> dict[str, dict]:
+    return json.loads(cursor) if cursor else {}
+
+
+def dump_cursor(state: dict[str, dict]) -> str:
+    return json.dumps(state, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class RawChanges:
+    changed: list[RawFile]  # new or changed content: these start runs
+    state: dict[str, dict]  # the next cursor
+    settling: int  # files modified too recently to trust yet
+    unchanged_content: int  # size/mtime changed but the hash is the same
+
+
+def detect_changes(raw_dir: Path, previous: dict[str, dict], now: float, settle_seconds: int) -> RawChanges:
+    """Compare the raw folder with the previous cursor state."""
+    files, _ = scan_raw_dir(raw_dir)
+    changed: list[RawFile] = []
+    state: dict[str, dict] = {}
+    settling = same_content = 0
+    for f in files:
+        old = previous.get(f.rel_path)
+        if old and old["size"] == f.size and old["mtime_ns"] == f.mtime_ns:
+            state[f.rel_path] = old
+            continue
+        if now - f.mtime_ns / 1e9 < settle_seconds:
+            settling += 1
+            if old:  # keep the old entry, so the file still counts as changed once it settles
+                state[f.rel_path] = old
+            continue
+        digest = file_sha256(raw_dir / f.rel_path)
+        state[f.rel_path] = {"size": f.size, "mtime_ns": f.mtime_ns, "sha256": digest}
+        if old and digest is not None and old.get("sha256") == digest:
+            same_content += 1
+            continue
+        changed.append(f)
+    return RawChanges(changed, state, settling, same_content)
+
+
+# --- run requests -----------------------------------------------------------------------------------
+
+
+def _materialized_since(instance: dg.DagsterInstance, key: dg.AssetKey, year: int | None, mtime_ns: int) -> bool:
+    """Whether the asset (partition) was materialised after the file was last modified."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[str(year)] if year is not None else None),
+        limit=1,
+    ).records
+    return bool(records) and records[0].timestamp * 1e9 >= mtime_ns
+
+
+def run_requests_for(
+    changed: Sequence[RawFile],
+    asset_graph: BaseAssetGraph,
+    partition_years: Sequence[int],
+    log: dg.DagsterLogManager | None = None,
+) -> list[dg.RunRequest]:
+    """One run per register and block of consecutive years: its ingest asset and everything downstream."""
+    by_register: dict[str, list[RawFile]] = {}
+    for f in changed:
+        by_register.setdefault(f.register, []).append(f)
+    all_keys = asset_graph.get_all_asset_keys()
+    requests: list[dg.RunRequest] = []
+    for register in sorted(by_register):
+        key = dg.AssetKey(register)
+        if key not in all_keys:
+            if log:
+                log.warning(f"raw folder {register!r} has no ingest asset; {len(by_register[register])} file(s) not loaded")
+            continue
+        selection = sorted(dg.AssetSelection.assets(key).downstream().resolve(asset_graph), key=lambda k: k.to_string())
+        files = by_register[register]
+        fingerprint = hashlib.sha256(
+            dump_cursor({f.rel_path: [f.size, f.mtime_ns] for f in files}).encode()
+        ).hexdigest()[:12]
+        if asset_graph.get(key).is_partitioned:
+            years = {f.year for f in files if f.year is not None}
+            outside = sorted(years - set(partition_years))
+            if log and (outside or len(years) < len(files)):
+                log.warning(f"{register}: {len(files) - len(years & set(partition_years))} file(s) outside the configured years or not yearly")
+            blocks = year_blocks(years & set(partition_years))
+        else:
+            partitioned_downstream = any(asset_graph.get(k).is_partitioned for k in selection)
+            blocks = [(min(partition_years), max(partition_years))] if partitioned_downstream else [(None, None)]
+        for first, last in blocks:
+            req = partition_request(first, last) if first is not None else {"partition_key": None, "tags": {}}
+            span = f"{first}-{last}" if first is not None else "all"
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"raw:{register}:{span}:{fingerprint}",
+                    asset_selection=selection,
+                    partition_key=req["partition_key"],
+                    tags=req["tags"],
+                )
+            )
+    return requests
+
+
+def build_raw_files_sensor(
+    partitions_def: dg.PartitionsDefinition = YEARS,
+    job: dg.UnresolvedAssetJobDefinition = refresh_job,
+    settle_seconds: int = SETTLE_SECONDS,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+) -> dg.SensorDefinition:
+    @dg.sensor(
+        name="raw_files_sensor",
+        target=job,
+        minimum_interval_seconds=60,
+        default_status=default_status,
+        description="New or changed extract files under the raw folder: reload that register and year.",
+    )
+    def raw_files_sensor(context: dg.SensorEvaluationContext, settings: SettingsResource) -> dg.SensorResult:
+        raw_dir = Path(settings.raw_dir)
+        first_tick = context.cursor is None
+        changes = detect_changes(raw_dir, load_cursor(context.cursor), time.time(), settle_seconds)
+        changed = changes.changed
+        if first_tick:
+            # Turning the sensor on over a loaded warehouse must not reload everything: a file whose
+            # asset partition was materialised after the file's last change is taken as loaded.
+            changed = [
+                f
+                for f in changed
+                if not _materialized_since(context.instance, dg.AssetKey(f.register), f.year, f.mtime_ns)
+            ]
+        asset_graph = context.repository_def.asset_graph
+        requests = run_requests_for(changed, asset_graph, partition_years_of(partitions_def), context.log)
+        context.log.info(
+            f"raw files: {len(changes.state)} tracked, {len(changed)} new or changed, "
+            f"{changes.unchanged_content} touched without content change, {changes.settling} still settling; "
+            f"{len(requests)} run(s) requested"
+        )
+        cursor = dump_cursor(changes.state)
+        if not requests:
+            return dg.SensorResult(skip_reason="no new or changed raw files", cursor=cursor)
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+    return raw_files_sensor
+
+
+nightly_refresh = build_nightly_schedule()
+raw_files_sensor = build_raw_files_sensor()
+
+schedules = [nightly_refresh]
+sensors = [raw_files_sensor]
+jobs = [refresh_job]

@@ -1,0 +1,248 @@
+"""The nightly schedule and the raw-folder sensor, evaluated directly with exact expected run requests.
+
+A small hand-built graph stands in for the pipeline (bef yearly -> persons -> p4 yearly; dod one-file
+-> persons; lpr_adm yearly -> p4; geography alone), so the expected selections are written by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+
+from pipeline import ops
+from pipeline.resources import SettingsResource
+
+YEARS_2010_2025 = dg.StaticPartitionsDefinition([str(y) for y in range(2010, 2026)])
+SR = dg.BackfillPolicy.single_run()
+CPH = ZoneInfo("Europe/Copenhagen")
+OLD = time.time() - 3600  # an mtime well past the settle window
+
+
+@dg.asset(partitions_def=YEARS_2010_2025, backfill_policy=SR)
+def bef() -> None: ...
+
+
+@dg.asset(partitions_def=YEARS_2010_2025, backfill_policy=SR)
+def lpr_adm() -> None: ...
+
+
+@dg.asset
+def dod() -> None: ...
+
+
+@dg.asset
+def geography() -> None: ...
+
+
+@dg.asset(deps=[bef, dod])
+def persons() -> None: ...
+
+
+@dg.asset(deps=[persons, lpr_adm], partitions_def=YEARS_2010_2025, backfill_policy=SR)
+def p4() -> None: ...
+
+
+def K(*names: str) -> list[dg.AssetKey]:
+    return [dg.AssetKey(n) for n in names]
+
+
+# --- schedule ---------------------------------------------------------------------------------------
+
+
+def _tick(schedule: dg.ScheduleDefinition, when: datetime) -> dg.RunRequest | dg.SkipReason:
+    return schedule(dg.build_schedule_context(scheduled_execution_time=when))
+
+
+def test_nightly_schedule_new_year_tick_only_previous_year_is_a_partition() -> None:
+    schedule = ops.build_nightly_schedule(YEARS_2010_2025)
+    req = _tick(schedule, datetime(2026, 1, 1, 2, 0, tzinfo=CPH))
+    assert isinstance(req, dg.RunRequest)
+    assert (req.run_key, req.partition_key, dict(req.tags)) == ("nightly:2026-01-01", "2025", {})
+
+
+def test_nightly_schedule_mid_year_refreshes_previous_and_current_year_in_one_run() -> None:
+    schedule = ops.build_nightly_schedule(YEARS_2010_2025)
+    req = _tick(schedule, datetime(2025, 6, 15, 2, 0, tzinfo=CPH))
+    assert (req.run_key, req.partition_key, dict(req.tags)) == (
+        "nightly:2025-06-15",
+        None,
+        {"dagster/asset_partition_range_start": "2024", "dagster/asset_partition_range_end": "2025"},
+    )
+
+
+def test_nightly_schedule_first_year_and_no_year() -> None:
+    schedule = ops.build_nightly_schedule(YEARS_2010_2025)
+    first = _tick(schedule, datetime(2010, 3, 1, 2, 0, tzinfo=CPH))
+    assert (first.partition_key, dict(first.tags)) == ("2010", {})
+    assert isinstance(_tick(schedule, datetime(2030, 3, 1, 2, 0, tzinfo=CPH)), dg.SkipReason)
+
+
+def test_nightly_schedule_is_nightly_in_copenhagen_time() -> None:
+    schedule = ops.build_nightly_schedule(YEARS_2010_2025)
+    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/Copenhagen")
+
+
+def test_year_blocks() -> None:
+    assert ops.year_blocks([2019, 2015, 2016, 2021, 2020]) == [(2015, 2016), (2019, 2021)]
+    assert ops.year_blocks([]) == []
+
+
+# --- sensor -----------------------------------------------------------------------------------------
+
+
+def _write(raw: Path, rel: str, text: str, mtime: float = OLD) -> Path:
+    p = raw / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    os.utime(p, (mtime, mtime))
+    return p
+
+
+def _entry(p: Path) -> dict:
+    st = p.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": None}
+
+
+def _evaluate(raw: Path, cursor: str | None, instance: dg.DagsterInstance) -> dg.SensorResult:
+    sensor = ops.build_raw_files_sensor(YEARS_2010_2025)
+    settings = SettingsResource(
+        raw_dir=str(raw), marts_dir=str(raw / "m"), exports_dir=str(raw / "e"), warehouse=str(raw / "w"),
+        years="2010-2025",
+    )
+    defs = dg.Definitions(
+        assets=[bef, lpr_adm, dod, geography, persons, p4],
+        jobs=[ops.refresh_job],
+        sensors=[sensor],
+        resources={"settings": settings},
+    )
+    ctx = dg.build_sensor_context(cursor=cursor, instance=instance, definitions=defs, resources={"settings": settings})
+    return sensor(ctx)
+
+
+def _summary(result: dg.SensorResult) -> list[tuple]:
+    return [
+        (r.run_key.rsplit(":", 1)[0], r.asset_selection, r.partition_key, dict(r.tags))
+        for r in result.run_requests or []
+    ]
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Path:
+    raw = tmp_path / "raw"
+    _write(raw, "bef/bef_2019.csv", "pnr;koen;foed_dag;kom\na;1;1990-01-01;101\n")
+    _write(raw, "dod/dod.csv", "pnr;doddato;c_dodsaarsag\n")
+    _write(raw, "lpr_adm/lpr_adm_2018.csv", "recnum;pnr\n")
+    _write(raw, "_synthetic.json", "{}")
+    return raw
+
+
+def _cursor_of(raw: Path, *rels: str) -> str:
+    return json.dumps({rel: _entry(raw / rel) for rel in rels})
+
+
+def test_sensor_new_yearly_file_requests_that_register_and_year_and_downstream(raw: Path) -> None:
+    cursor = _cursor_of(raw, "bef/bef_2019.csv", "dod/dod.csv", "lpr_adm/lpr_adm_2018.csv")
+    _write(raw, "bef/bef_2020.csv", "pnr;koen;foed_dag;kom\nb;2;1991-02-03;147\n")
+    result = _evaluate(raw, cursor, dg.DagsterInstance.ephemeral())
+    assert _summary(result) == [("raw:bef:2020-2020", K("bef", "p4", "persons"), "2020", {})]
+    assert set(json.loads(result.cursor)) == {
+        "bef/bef_2019.csv", "bef/bef_2020.csv", "dod/dod.csv", "lpr_adm/lpr_adm_2018.csv"
+    }
+
+
+def test_sensor_one_file_register_requests_unpartitioned_asset_and_every_year_downstream(raw: Path) -> None:
+    cursor = _cursor_of(raw, "bef/bef_2019.csv", "dod/dod.csv", "lpr_adm/lpr_adm_2018.csv")
+    _write(raw, "dod/dod.csv", "pnr;doddato;c_dodsaarsag\nx;2020-05-01;DX700\n")
+    result = _evaluate(raw, cursor, dg.DagsterInstance.ephemeral())
+    assert _summary(result) == [
+        (
+            "raw:dod:2010-2025",
+            K("dod", "p4", "persons"),
+            None,
+            {"dagster/asset_partition_range_start": "2010", "dagster/asset_partition_range_end": "2025"},
+        )
+    ]
+
+
+def test_sensor_groups_consecutive_years_and_registers(raw: Path) -> None:
+    cursor = _cursor_of(raw, "bef/bef_2019.csv", "dod/dod.csv", "lpr_adm/lpr_adm_2018.csv")
+    for y in (2020, 2021, 2023):
+        _write(raw, f"bef/bef_{y}.csv", f"pnr;koen;foed_dag;kom\nb;2;1991-02-03;{y}\n")
+    _write(raw, "lpr_adm/LPR_ADM_2017.SAS7BDAT", "not really sas, the sensor does not read it")
+    result = _evaluate(raw, cursor, dg.DagsterInstance.ephemeral())
+    range_2020_2021 = {"dagster/asset_partition_range_start": "2020", "dagster/asset_partition_range_end": "2021"}
+    assert _summary(result) == [
+        ("raw:bef:2020-2021", K("bef", "p4", "persons"), None, range_2020_2021),
+        ("raw:bef:2023-2023", K("bef", "p4", "persons"), "2023", {}),
+        ("raw:lpr_adm:2017-2017", K("lpr_adm", "p4"), "2017", {}),
+    ]
+
+
+def test_sensor_ignores_touch_without_content_change_odd_names_unknown_registers_and_other_years(raw: Path) -> None:
+    first = _evaluate(raw, None, dg.DagsterInstance.ephemeral())  # first tick, nothing loaded: 3 runs
+    assert [r[0] for r in _summary(first)] == ["raw:bef:2019-2019", "raw:dod:2010-2025", "raw:lpr_adm:2018-2018"]
+    later = OLD + 60
+    os.utime(raw / "bef/bef_2019.csv", (later, later))  # copied again, same bytes
+    _write(raw, "bef/notes.txt", "not an extract")
+    _write(raw, "bef/bef_2031.csv", "pnr;koen;foed_dag;kom\n")  # not a configured year
+    _write(raw, "bef/befolkning_2020.csv", "pnr\n")  # not the naming contract
+    _write(raw, "_tmp/_tmp_2020.csv", "pnr\n")  # underscore folders are not registers
+    _write(raw, "unknown/unknown_2020.csv", "pnr\n")  # a folder without an ingest asset
+    result = _evaluate(raw, first.cursor, dg.DagsterInstance.ephemeral())
+    assert _summary(result) == []
+    assert result.skip_reason is not None
+    state = json.loads(result.cursor)
+    assert state["bef/bef_2019.csv"]["mtime_ns"] == (raw / "bef/bef_2019.csv").stat().st_mtime_ns
+    assert "bef/notes.txt" not in state and "_tmp/_tmp_2020.csv" not in state
+
+
+def test_sensor_waits_for_a_file_still_being_written(raw: Path) -> None:
+    cursor = _cursor_of(raw, "bef/bef_2019.csv", "dod/dod.csv", "lpr_adm/lpr_adm_2018.csv")
+    _write(raw, "bef/bef_2020.csv", "pnr;koen;foed_dag;kom\n", mtime=time.time())
+    result = _evaluate(raw, cursor, dg.DagsterInstance.ephemeral())
+    assert _summary(result) == []
+    assert "bef/bef_2020.csv" not in json.loads(result.cursor)
+    os.utime(raw / "bef/bef_2020.csv", (OLD, OLD))  # settled
+    again = _evaluate(raw, result.cursor, dg.DagsterInstance.ephemeral())
+    assert _summary(again) == [("raw:bef:2020-2020", K("bef", "p4", "persons"), "2020", {})]
+
+
+def test_sensor_first_tick_skips_files_already_materialised_after_their_last_change(raw: Path) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="bef", partition="2019"))
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="dod"))
+    # lpr_adm 2018 was materialised too, but only 2017: its 2018 file is still new.
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="lpr_adm", partition="2017"))
+    result = _evaluate(raw, None, instance)
+    assert _summary(result) == [("raw:lpr_adm:2018-2018", K("lpr_adm", "p4"), "2018", {})]
+    assert len(json.loads(result.cursor)) == 3
+
+
+def test_sensor_run_key_changes_with_the_file(raw: Path) -> None:
+    cursor = _cursor_of(raw, "bef/bef_2019.csv", "dod/dod.csv", "lpr_adm/lpr_adm_2018.csv")
+    _write(raw, "bef/bef_2020.csv", "pnr;koen;foed_dag;kom\n")
+    one = _evaluate(raw, cursor, dg.DagsterInstance.ephemeral())
+    _write(raw, "bef/bef_2020.csv", "pnr;koen;foed_dag;kom\nc;1;2000-01-01;101\n", mtime=OLD + 5)
+    two = _evaluate(raw, one.cursor, dg.DagsterInstance.ephemeral())
+    assert _summary(two) == _summary(one)
+    assert one.run_requests[0].run_key != two.run_requests[0].run_key
+
+
+# --- the real definitions ---------------------------------------------------------------------------
+
+
+def test_definitions_carry_the_schedule_sensor_and_job() -> None:
+    from pipeline.definitions import defs
+
+    assert defs.resolve_schedule_def("nightly_refresh").cron_schedule == "0 2 * * *"
+    assert defs.resolve_sensor_def("raw_files_sensor").name == "raw_files_sensor"
+    graph = defs.resolve_asset_graph()
+    executable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_executable}
+    assert set(defs.resolve_job_def("refresh").asset_layer.executable_asset_keys) == executable
