@@ -1,0 +1,59 @@
+"""Core and reference assets run through Dagster in-process against a tmp warehouse."""
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+import assets.core as core
+import assets.reference as reference
+from pipeline.resources import SettingsResource
+
+
+def _resources(tmp_path: Path, warehouse: Path, data_end: str | None) -> dict:
+    return {
+        "duckdb": DuckDBResource(database=str(warehouse)),
+        "settings": SettingsResource(raw_dir=str(tmp_path / "raw"), marts_dir=str(tmp_path / "marts"),
+                                     exports_dir=str(tmp_path / "exports"), warehouse=str(warehouse),
+                                     years="2018-2020", data_end=data_end),
+    }
+
+
+def test_core_assets_materialise_with_settings_data_end(tmp_path: Path):
+    warehouse = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(warehouse))
+    con.execute("create schema staging")
+    con.execute(
+        "create table staging.lpr_adm (recnum varchar, pnr varchar, c_sgh varchar, c_afd varchar, c_spec varchar,"
+        " c_pattype varchar, c_indm varchar, d_hendto date, d_inddto date, v_indtime integer, d_uddto date,"
+        " v_udtime integer, c_adiag varchar, c_kom integer, _year integer, _source_file varchar,"
+        " _source_row bigint, _loaded_at timestamp)")
+    con.execute(
+        "insert into staging.lpr_adm values"
+        " ('r1', 'p1', 's', 'a', '50', '0', '1', null, date '2018-12-30', 20, null, null, 'DF200', 101,"
+        "  2018, 'lpr_adm_2018.csv', 1, now())")
+    con.close()
+
+    defs_assets = dg.load_assets_from_modules([core, reference])
+    result = dg.materialize(defs_assets, resources=_resources(tmp_path, warehouse, "2018-12-31"))
+    assert result.success
+    keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert keys == {t.name for t in core.CORE_TABLES} | {"geography", "codes"}
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("select data_end from core.data_end").fetchall() == [(date(2018, 12, 31),)]
+    # open since 2018-12-30 20:00: 28 h by 2019-01-01 00:00 -> an admission
+    assert con.execute("select is_open, is_admission from core.stays").fetchall() == [(True, True)]
+    con.close()
+
+
+def test_core_assets_declare_pool_and_upstream_keys():
+    by_key = {a.key.to_user_string(): a for a in core.core_assets}
+    assert set(by_key) == {t.name for t in core.CORE_TABLES}
+    deps = {k.to_user_string() for k in by_key["contacts"].dependency_keys}
+    assert deps == {"lpr_adm", "lpr_f_kontakter", "codes"}
+    assert {k.to_user_string() for k in by_key["stays"].dependency_keys} == {"contacts", "residence", "data_end"}
+    assert all(a.partitions_def is None for a in core.core_assets)
+    assert all(a.op.pool == "warehouse" for a in core.core_assets)
