@@ -1,0 +1,194 @@
+"""Indicator unit tables: one yearly asset per catalogue entry, writing `units.<indicator_id>`.
+
+What belongs here: the asset factory that turns each catalogue entry (pipeline/catalogue/*.yaml) into a
+yearly-partitioned asset, and the write path shared by all of them (run the indicator's unit SQL from
+assets/sql/indicators/ with the catalogue parameters bound, replace the run's years in one transaction,
+report counts). What does not: the definitions themselves (the .sql files and the catalogue entries)
+and the aggregation of units into values (pipeline/aggregate.py).
+
+Every unit SQL file is one SELECT returning the unit rows of the years `$year_from`..`$year_to`, with the
+columns of docs/architecture.md ("Indicator units") plus indicator-specific ones. The shared macros in
+`_macros.sql` (completed years, sex labels, age groups) are created first on the same connection.
+"""
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+from dagster_duckdb import DuckDBResource
+
+from pipeline.catalogue import IndicatorSpec, load_catalogue
+from pipeline.db import run_sql, run_sql_file
+from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
+
+SQL_DIR = Path(__file__).resolve().parent / "sql" / "indicators"
+MACROS_SQL = SQL_DIR / "_macros.sql"
+
+# Indicators that share one definition with a parameter telling them apart (P4/I1 differ only in the
+# domain of the readmission; N5/N6 only in the question). Every other indicator has `<id>.sql`.
+SHARED_SQL: dict[str, str] = {
+    "p4_genindlaeggelse": "readmission.sql",
+    "i1_somatisk_efter_psykiatrisk": "readmission.sql",
+    "n5_tilfredshed": "lup.sql",
+    "n6_inddragelse": "lup.sql",
+}
+
+# The core tables each indicator reads (asset keys = core table names; `codes`/`geography` are ref).
+CORE_DEPS: dict[str, tuple[str, ...]] = {
+    "p1_ung_mental_sundhed": ("survey", "geography"),
+    "p2_tvang_personer": ("coercion", "persons", "residence", "geography"),
+    "p3_selvmord": ("contacts", "diagnoses", "deaths", "persons", "residence", "geography"),
+    "p4_genindlaeggelse": ("stays", "deaths", "persons", "data_end", "geography"),
+    "p5_beskaeftigelse": ("stays", "deaths", "persons", "dream_weeks", "geography"),
+    "p6_serviceloven": ("social_support", "persons", "residence", "dream_weeks", "codes", "geography"),
+    "n1_faerdigbehandlingsdage": ("stays", "contacts", "markers", "persons", "geography"),
+    "n2_baeltefiksering": ("coercion", "stays", "persons", "residence", "geography"),
+    "n3_ventetid": ("contacts", "persons", "residence", "geography"),
+    "n4_udredningsret": ("contacts", "markers", "persons", "residence", "geography"),
+    "n5_tilfredshed": ("lup", "geography"),
+    "n6_inddragelse": ("lup", "geography"),
+    "n7_uddannelse": ("persons", "residence", "contacts", "education", "geography"),
+    "n8_overdoedelighed": ("persons", "residence", "contacts", "deaths", "geography"),
+    "i1_somatisk_efter_psykiatrisk": ("stays", "deaths", "persons", "data_end", "geography"),
+    "i2_somatisk_kontakt": ("stays", "contacts", "persons", "residence", "geography"),
+}
+
+_IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def sql_path(spec: IndicatorSpec) -> Path:
+    return SQL_DIR / SHARED_SQL.get(spec.id, f"{spec.id}.sql")
+
+
+def year_ranges(years: Iterable[int]) -> list[tuple[int, int]]:
+    """Contiguous (first, last) runs of the given years, so a delete by range never touches a gap."""
+    ranges: list[tuple[int, int]] = []
+    for y in sorted(set(years)):
+        if ranges and y == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], y)
+        else:
+            ranges.append((y, y))
+    return ranges
+
+
+def unit_params(spec: IndicatorSpec, year_from: int, year_to: int) -> dict[str, Any]:
+    return {**spec.parameters, "year_from": year_from, "year_to": year_to}
+
+
+def _select_sql(spec: IndicatorSpec) -> str:
+    sql = sql_path(spec).read_text(encoding="utf-8").strip().rstrip(";")
+    if len(duckdb.extract_statements(sql)) != 1:
+        raise ValueError(f"{sql_path(spec).name}: a unit SQL file must hold exactly one SELECT")
+    return sql
+
+
+def select_units(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, year_from: int, year_to: int) -> list[tuple]:
+    """The unit rows of `spec` for the years (for tests and inspection; the asset writes them instead)."""
+    run_sql_file(con, MACROS_SQL)
+    return run_sql(con, _select_sql(spec), unit_params(spec, year_from, year_to))
+
+
+def write_units(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, years: Iterable[int]) -> dict[str, Any]:
+    """Replace the rows of `years` in `units.<id>` in one transaction; return count metadata."""
+    table = spec.unit_table_name
+    if not _IDENT.match(table):  # an identifier cannot be bound; the loader checked it, check again
+        raise ValueError(f"bad unit table name {table!r}")
+    select = _select_sql(spec)
+    run_sql_file(con, MACROS_SQL)
+    run_sql(con, "create schema if not exists units")
+    con.execute("begin transaction")
+    try:
+        for i, (y0, y1) in enumerate(year_ranges(years)):
+            params = unit_params(spec, y0, y1)
+            run_sql(con, f"create or replace temp table _units_new as {select}", params)
+            if i == 0:
+                run_sql(con, f"create table if not exists units.{table} as select * from _units_new limit 0")
+                _check_shape(con, table)
+            run_sql(con, f"delete from units.{table} where year between $year_from and $year_to", params)
+            run_sql(con, f"insert into units.{table} by name select * from _units_new")
+        run_sql(con, "drop table if exists _units_new")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return unit_counts(con, table, list(years))
+
+
+def _check_shape(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """A unit table written by an older definition with other columns must be dropped on purpose."""
+    new = run_sql(con, "select column_name from (describe _units_new)")
+    old = run_sql(con, "select column_name from (describe units." + table + ")")
+    if {r[0] for r in new} != {r[0] for r in old}:
+        raise RuntimeError(
+            f"units.{table} has columns {sorted(r[0] for r in old)} but the definition now gives "
+            f"{sorted(r[0] for r in new)}; drop the table and re-run every year"
+        )
+
+
+def unit_counts(con: duckdb.DuckDBPyConnection, table: str, years: list[int]) -> dict[str, Any]:
+    """Counts only (no ids): units, denominator, numerator, exclusions by reason."""
+    rows = run_sql(
+        con,
+        f"""
+        select count(*), count(*) filter (where in_denominator), count(*) filter (where in_numerator)
+        from units.{table} where list_contains($years, year)
+        """,
+        {"years": years},
+    )
+    units, den, num = rows[0]
+    reasons = run_sql(
+        con,
+        f"""
+        select exclusion_reason, count(*) from units.{table}
+        where list_contains($years, year) and exclusion_reason is not null
+        group by all order by 1
+        """,
+        {"years": years},
+    )
+    return {
+        "units": int(units),
+        "denominator": int(den),
+        "numerator": int(num),
+        "exclusions": {r[0]: int(r[1]) for r in reasons},
+    }
+
+
+def build_indicator_asset(spec: IndicatorSpec) -> dg.AssetsDefinition:
+    deps = [dg.AssetKey(k) for k in CORE_DEPS.get(spec.id, ())]
+
+    @dg.asset(
+        name=spec.id,
+        group_name="indicators",
+        partitions_def=YEARS,
+        backfill_policy=SINGLE_RUN,
+        pool="warehouse",
+        deps=deps,
+        description=f"{spec.code} {spec.name_en}: unit table {spec.unit_table} (one row per unit).",
+        kinds={"duckdb"},
+    )
+    def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> None:
+        years = partition_years(context)
+        with duckdb.get_connection() as con:
+            counts = write_units(con, spec, years)
+        context.log.info(
+            f"{spec.unit_table} years {years}: {counts['units']} units, {counts['denominator']} in "
+            f"denominator, {counts['numerator']} in numerator"
+        )
+        context.add_output_metadata(
+            {
+                "years": dg.MetadataValue.text(", ".join(str(y) for y in years)),
+                "units": dg.MetadataValue.int(counts["units"]),
+                "denominator": dg.MetadataValue.int(counts["denominator"]),
+                "numerator": dg.MetadataValue.int(counts["numerator"]),
+                "exclusions_by_reason": dg.MetadataValue.json(counts["exclusions"]),
+            }
+        )
+
+    return _asset
+
+
+CATALOGUE = load_catalogue()
+indicator_assets = [build_indicator_asset(spec) for spec in CATALOGUE.values()]

@@ -1,0 +1,64 @@
+-- N2 share of admitted persons who were belt-fixated: one unit per person and year who is belted, admitted
+-- or both. As in the published indicator the numerator and the denominator are two separate counts:
+--   belted    (in_numerator):   a `$belt_type` measure in psychiatry (any form), not voluntary, starting in Y;
+--   admitted  (in_denominator): a psychiatric admission overlapping Y (start on or before 31 December Y,
+--                               end on or after 1 January Y, or open and an admission by data end).
+-- A belted person need not be admitted: in_numerator does NOT imply in_denominator here (measure kind
+-- `ratio_of_counts`). Age on $age_ref_month/$age_ref_day of Y; residence = bef on 1 January Y.
+with years as (
+    select range::integer as year from range($year_from, $year_to + 1)
+),
+belted as (
+    select distinct pnr, year(start_date)::integer as year
+    from core.coercion
+    where psychiatry and tvangstype = $belt_type and not voluntary
+      and year(start_date) between $year_from and $year_to
+),
+admitted as (
+    select distinct y.year, s.pnr
+    from years y
+    join core.stays s
+      on s.psychiatric and s.is_admission
+     and s.start_ts::date <= make_date(y.year, 12, 31)
+     and (s.end_ts is null or s.end_ts::date >= make_date(y.year, 1, 1))
+),
+units as (
+    select
+        coalesce(a.year, b.year) as year,
+        coalesce(a.pnr, b.pnr) as pnr,
+        a.pnr is not null as admitted,
+        b.pnr is not null as belted
+    from admitted a
+    full outer join belted b on b.pnr = a.pnr and b.year = a.year
+),
+attrs as (
+    select
+        u.*,
+        p.koen,
+        completed_years(p.foed_dag, make_date(u.year, $age_ref_month, $age_ref_day)) as age,
+        r.kom
+    from units u
+    left join core.persons p on p.pnr = u.pnr
+    asof left join core.residence r on r.pnr = u.pnr and u.year >= r.year
+)
+select
+    a.year,
+    a.pnr as unit_id,
+    a.pnr,
+    a.admitted as in_denominator,
+    a.belted as in_numerator,
+    null::varchar as exclusion_reason,
+    sex_label(a.koen) as sex,
+    a.age,
+    child_adult(a.age, $child_max_age) as age_group,
+    a.kom,
+    g.region_code,
+    g.region2027_code,
+    g.sundhedsraad_code,
+    1.0::double as weight,
+    null::double as value,
+    null::varchar as flags,
+    a.admitted,
+    a.belted
+from attrs a
+left join ref.geography g on g.kom = a.kom

@@ -1,0 +1,73 @@
+-- P3 suicide and suicide attempts among people with mental illness: one unit per person and year.
+-- Population in Y: persons with a psychiatric contact (any contact type) starting in Y-1 or Y.
+-- Numerator: died in Y with an underlying cause in the self-harm range ($self_harm_from..$self_harm_to
+-- as 4-character code prefixes, DX60-DX84), or a hospital contact (any domain, any type) starting in Y
+-- with an action or secondary diagnosis in that range (core.diagnoses: refuted rows already dropped).
+-- Age on $age_ref_month/$age_ref_day of Y; residence = bef on 1 January Y (else the latest earlier).
+-- Flag `incomplete_lookback` when Y-1 lies before the first LPR year in the data.
+with years as (
+    select range::integer as year from range($year_from, $year_to + 1)
+),
+first_lpr as (
+    select min(source_year) as first_year from core.contacts
+),
+pop as (
+    select distinct y.year, c.pnr
+    from years y
+    join core.contacts c
+      on c.psychiatric and year(c.start_ts) between y.year - 1 and y.year
+),
+suicide as (
+    select pnr, year(doddato)::integer as year
+    from core.deaths
+    where upper(substr(c_dodsaarsag, 1, 4)) between $self_harm_from and $self_harm_to
+),
+attempt as (
+    select distinct c.pnr, year(c.start_ts)::integer as year
+    from core.contacts c
+    join core.diagnoses d on d.contact_id = c.contact_id
+    where upper(substr(d.code, 1, 4)) between $self_harm_from and $self_harm_to
+      and year(c.start_ts) between $year_from and $year_to
+),
+units as (
+    select
+        pop.year,
+        pop.pnr,
+        s.pnr is not null as suicide,
+        a.pnr is not null as attempt,
+        pop.year - 1 < (select first_year from first_lpr) as incomplete_lookback
+    from pop
+    left join suicide s on s.pnr = pop.pnr and s.year = pop.year
+    left join attempt a on a.pnr = pop.pnr and a.year = pop.year
+),
+attrs as (
+    select
+        u.*,
+        p.koen,
+        completed_years(p.foed_dag, make_date(u.year, $age_ref_month, $age_ref_day)) as age,
+        r.kom
+    from units u
+    left join core.persons p on p.pnr = u.pnr
+    asof left join core.residence r on r.pnr = u.pnr and u.year >= r.year
+)
+select
+    a.year,
+    a.pnr as unit_id,
+    a.pnr,
+    true as in_denominator,
+    a.suicide or a.attempt as in_numerator,
+    null::varchar as exclusion_reason,
+    sex_label(a.koen) as sex,
+    a.age,
+    child_adult(a.age, $child_max_age) as age_group,
+    a.kom,
+    g.region_code,
+    g.region2027_code,
+    g.sundhedsraad_code,
+    1.0::double as weight,
+    null::double as value,
+    case when a.incomplete_lookback then 'incomplete_lookback' end as flags,
+    a.suicide,
+    a.attempt
+from attrs a
+left join ref.geography g on g.kom = a.kom

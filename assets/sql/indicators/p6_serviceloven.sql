@@ -1,0 +1,87 @@
+-- P6 social-service recipients in education or employment: one unit per person and year.
+-- Candidates: persons with support under a section in $paragraphs (85, 107, 108) for a target group in
+-- $target_groups (sindslidelse, socialt_problem) active on at least one day of Y (start on or before
+-- 31 December Y, end empty or on or after 1 January Y).
+-- Left out: age on $age_ref_month/$age_ref_day (1 July) outside $min_age..$max_age (`age_outside_range`;
+-- unknown age kept when $unknown_age_included, else `unknown_age`); ISO year Y not wholly inside the
+-- dream extract (`weeks_outside_extract`).
+-- Numerator: at least $min_weeks of the ISO weeks of ISO year Y are empty or carry a code whose
+-- meaning in ref.codes list `dream_code` is $student_grant_meaning (su). `value` = that number of weeks.
+with years as (
+    select
+        range::integer as year,
+        weekofyear(make_date(range::integer, 12, 28))::integer as n_weeks  -- 28 Dec is in the last ISO week
+    from range($year_from, $year_to + 1)
+),
+cand as (
+    select distinct y.year, y.n_weeks, s.pnr
+    from years y
+    join core.social_support s
+      on list_contains($paragraphs, s.paragraf)
+     and list_contains($target_groups, s.maalgruppe)
+     and s.start_dato <= make_date(y.year, 12, 31)
+     and (s.slut_dato is null or s.slut_dato >= make_date(y.year, 1, 1))
+),
+coverage as (
+    select iso_year, count(distinct iso_week) as weeks_in_extract
+    from core.dream_coverage
+    group by iso_year
+),
+su_codes as (
+    select distinct code from ref.codes where list_name = 'dream_code' and meaning = $student_grant_meaning
+),
+other_weeks as (
+    -- weeks carrying a benefit other than a student grant
+    select w.pnr, w.iso_year, count(distinct w.iso_week) as n
+    from core.dream_weeks w
+    where w.iso_year between $year_from and $year_to
+      and w.code not in (select code from su_codes)
+    group by w.pnr, w.iso_year
+),
+units as (
+    select
+        c.*,
+        p.koen,
+        completed_years(p.foed_dag, make_date(c.year, $age_ref_month, $age_ref_day)) as age,
+        coalesce(cov.weeks_in_extract, 0) = c.n_weeks as year_covered,
+        c.n_weeks - coalesce(o.n, 0) as free_weeks,
+        r.kom
+    from cand c
+    left join core.persons p on p.pnr = c.pnr
+    left join coverage cov on cov.iso_year = c.year
+    left join other_weeks o on o.pnr = c.pnr and o.iso_year = c.year
+    asof left join core.residence r on r.pnr = c.pnr and c.year >= r.year
+),
+classified as (
+    select
+        u.*,
+        case
+            when u.age is null and not $unknown_age_included then 'unknown_age'
+            when u.age < $min_age or u.age > $max_age then 'age_outside_range'
+            when not u.year_covered then 'weeks_outside_extract'
+        end as exclusion_reason
+    from units u
+)
+select
+    c.year,
+    c.pnr as unit_id,
+    c.pnr,
+    c.exclusion_reason is null as in_denominator,
+    c.exclusion_reason is null and c.free_weeks >= $min_weeks as in_numerator,
+    c.exclusion_reason,
+    sex_label(c.koen) as sex,
+    c.age,
+    case
+        when c.age is null then 'unknown'
+        when c.age between $min_age and $max_age then $min_age::varchar || '-' || $max_age::varchar
+        else 'outside'
+    end as age_group,
+    c.kom,
+    g.region_code,
+    g.region2027_code,
+    g.sundhedsraad_code,
+    1.0::double as weight,
+    c.free_weeks::double as value,
+    null::varchar as flags
+from classified c
+left join ref.geography g on g.kom = c.kom
