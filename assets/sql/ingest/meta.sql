@@ -1,0 +1,25 @@
+-- Schemas of the ingest layer and the load log (one row per delivery attempt: a register file).
+-- Other layers read meta.load_log: the data-quality mart (counts by rule) and the data version
+-- (hash of a year's input files). status: loaded | refused | schema_drift | unreadable.
+create schema if not exists raw;
+create schema if not exists staging;
+create schema if not exists quarantine;
+create schema if not exists meta;
+create table if not exists meta.load_log (
+    register          VARCHAR   not null,
+    year              INTEGER,             -- file year; NULL for one-file registers
+    file              VARCHAR   not null,  -- file name, no folder
+    rows_read         BIGINT,
+    rows_staged       BIGINT,              -- 0 when the delivery was refused
+    rows_quarantined  BIGINT,
+    rule_counts       JSON,                -- {"column:rule": rows, ...}; counts only
+    status            VARCHAR   not null,
+    loaded_at         TIMESTAMP not null,
+    file_hash         VARCHAR,             -- sha256 of the file's bytes
+    run_id            VARCHAR,             -- Dagster run id
+    message           VARCHAR,             -- why a delivery was refused or stopped (no row contents)
+    file_format       VARCHAR,             -- parquet | csv | sas7bdat
+    column_types      JSON,                -- {"column": kind in the file}, for the schema-drift check
+    max_rows          BIGINT,              -- the register's thresholds when the delivery was judged
+    max_share         DOUBLE
+);
