@@ -160,10 +160,13 @@ def person(pnr: str, born: str, koen: int = 1) -> dict[str, Any]:
 def run_units(con: duckdb.DuckDBPyConnection, indicator_id: str, years: list[int]) -> dict[tuple[str, int], dict]:
     """Write units.<id> for the years through the asset's write path; return rows keyed by (unit_id, year)."""
     write_units(con, CATALOGUE[indicator_id], years)
-    rel = con.sql(f"select * from units.{indicator_id} order by year, unit_id")
-    cols = rel.columns
+    cur = con.execute(
+        f"select * from units.{indicator_id} where list_contains($years, year) order by year, unit_id",
+        {"years": sorted(years)},
+    )
+    cols = [c[0] for c in cur.description]
     out = {}
-    for r in rel.fetchall():
+    for r in cur.fetchall():
         row = dict(zip(cols, r, strict=True))
         out[(row["unit_id"], row["year"])] = row
     return out
