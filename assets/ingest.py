@@ -270,6 +270,7 @@ def load_delivery(
     what happened (`schema_drift` and `unreadable` leave every table as it was).
     """
     path = Path(path)
+    ensure_tables(con, reg)
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     digest = file_hash(path)
     delivery = Delivery(reg.name, year, path.name, status="loaded")
