@@ -172,7 +172,11 @@ def build_indicator_asset(spec: IndicatorSpec) -> dg.AssetsDefinition:
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> None:
         years = partition_years(context)
         with duckdb.get_connection() as con:
-            counts = write_units(con, spec, years)
+            try:
+                counts = write_units(con, spec, years)
+            finally:
+                # DuckDBResource closes only on success; a failed run must not keep the file open
+                con.close()
         context.log.info(
             f"{spec.unit_table} years {years}: {counts['units']} units, {counts['denominator']} in "
             f"denominator, {counts['numerator']} in numerator"

@@ -1,0 +1,92 @@
+"""The indicator assets as Dagster runs them: one asset per catalogue entry, yearly partitions, a range
+run in one go, counts-only metadata, and a failed run leaving the previous rows in place."""
+
+import dagster as dg
+import duckdb
+import pytest
+from dagster_duckdb import DuckDBResource
+from test_indicators_support import d, insert, make_world, person, stay
+
+from assets import indicators
+from pipeline.catalogue import load_catalogue
+from pipeline.partitions import SINGLE_RUN, YEARS
+
+
+def test_one_asset_per_catalogue_entry():
+    catalogue = load_catalogue()
+    keys = {a.key.to_user_string() for a in indicators.indicator_assets}
+    assert keys == set(catalogue)
+    assert len(keys) == 16
+    for a in indicators.indicator_assets:
+        assert a.partitions_def == YEARS
+        assert a.backfill_policy == SINGLE_RUN
+        assert a.op.pool == "warehouse"
+        assert indicators.sql_path(catalogue[a.key.to_user_string()]).is_file()
+    p4 = next(a for a in indicators.indicator_assets if a.key.to_user_string() == "p4_genindlaeggelse")
+    deps = {k.to_user_string() for k in p4.asset_deps[p4.key]}
+    assert deps == {"stays", "deaths", "persons", "data_end", "geography"}
+
+
+def test_year_ranges():
+    assert indicators.year_ranges([2019, 2015, 2016, 2017, 2021]) == [(2015, 2017), (2019, 2019), (2021, 2021)]
+
+
+@pytest.fixture()
+def warehouse(tmp_path):
+    con = make_world(tmp_path)
+    insert(con, "core.stays", [
+        stay(1, "a", "2019-03-01 08:00", "2019-03-10 10:00"),
+        stay(2, "a", "2019-03-12 08:00", "2019-03-20 10:00"),
+        stay(3, "b", "2020-03-01 08:00", "2020-03-10 10:00"),
+        stay(4, "c", "2021-03-01 08:00", "2021-03-10 10:00"),
+    ])
+    insert(con, "core.persons", [person("a", "1980-01-01"), person("b", "1980-01-01")])
+    insert(con, "core.deaths", [{"pnr": "c", "doddato": d("2021-03-20")}])
+    insert(con, "core.data_end", [{"data_end": d("2021-12-31")}])
+    con.close()
+    return tmp_path / "warehouse.duckdb"
+
+
+def _materialize(path, start: str, end: str) -> dg.ExecuteInProcessResult:
+    p4 = next(a for a in indicators.indicator_assets if a.key.to_user_string() == "p4_genindlaeggelse")
+    return dg.materialize(
+        [p4],
+        resources={"duckdb": DuckDBResource(database=str(path))},
+        tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
+        raise_on_error=False,
+    )
+
+
+def test_range_run_writes_years_and_counts(warehouse):
+    result = _materialize(warehouse, "2019", "2021")
+    assert result.success
+    mats = result.asset_materializations_for_node("p4_genindlaeggelse")
+    meta = mats[0].metadata
+    # 2019: stays 1 (readmitted 46 h later) and 2; 2020: stay 3; 2021: stay 4 (died 10 days later)
+    assert meta["units"].value == 4
+    assert meta["denominator"].value == 3
+    assert meta["numerator"].value == 1
+    assert meta["exclusions_by_reason"].value == {"died_within_30_days": 1}
+    # counts only: no ids, birth dates or free text in the metadata
+    assert set(meta) == {"years", "units", "denominator", "numerator", "exclusions_by_reason"}
+    assert meta["years"].value == "2019, 2020, 2021"
+    assert _years(warehouse) == [(2019, 2), (2020, 1), (2021, 1)]
+
+
+def _years(path) -> list[tuple]:
+    with duckdb.connect(str(path)) as con:
+        return con.execute("select year, count(*) from units.p4_genindlaeggelse group by 1 order by 1").fetchall()
+
+
+def test_failed_run_keeps_previous_rows(warehouse, monkeypatch):
+    assert _materialize(warehouse, "2020", "2021").success
+    real_sql = indicators._select_sql
+
+    def broken_sql(spec):
+        # same columns, but `year` cannot be inserted: the insert fails after the year's delete
+        return f"select * replace ('not a year' as year) from ({real_sql(spec)})"
+
+    monkeypatch.setattr(indicators, "_select_sql", broken_sql)
+    result = _materialize(warehouse, "2020", "2021")
+    assert not result.success
+    assert _years(warehouse) == [(2020, 1), (2021, 1)]
