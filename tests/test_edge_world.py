@@ -74,6 +74,10 @@ P4_ROWS: dict[str, tuple[tuple[int, ...], list[tuple]]] = {
     "p4_open_stay_chains_never_index": (ALL_YEARS, []),
     "p4_open_short_by_dataend_not_readm": (ALL_YEARS, [(2021, T, F, None, A)]),
     "p4_not_in_bef_age_unknown": (ALL_YEARS, [(2020, T, F, None, U)]),
+    # a planned and an acute contact share the readmission stay's earliest start -> acute
+    "p4_tie_at_earliest_start_acute_counts": (ALL_YEARS, [(2020, T, T, None, A), (2020, T, F, None, A)]),
+    "p4_chain_latest_end_so_far": (ALL_YEARS, [(2020, T, F, None, A)]),
+    "p4_last_contact_kom_residence": (ALL_YEARS, [(2020, T, F, None, A)]),
     "p4_std2017_adult": (ALL_YEARS, [(2017, T, F, None, A)]),
     "p4_std2017_child": (ALL_YEARS, [(2017, T, F, None, C)]),
     # P4 side of the I1 persons
@@ -137,6 +141,7 @@ P2_ROWS = {
         (2020, 2, "tvangsmedicinering", T, None, T, A, 84), (2020, 3, "fastholdelse", T, None, T, A, 82),
     ]),
     "p2_measure_dec31_2019_not_2020": ((2019, 2020), [(2019, 3, "fastholdelse", T, None, T, A, 83)]),
+    "p2_not_in_bef_unknown_age": ((2020,), [(2020, 1, "tvangsindlaeggelse", T, None, T, U, 84)]),
     "n2_belted_and_admitted": ((2020,), [(2020, 3, "baelte", T, None, T, A, 84)]),
     "n2_belted_not_admitted": ((2020,), [(2020, 3, "baelte", T, None, T, A, 85)]),
     "n2_voluntary_belt_only": ((2020,), [(2020, 3, "baelte", F, VOL_BELT, F, ANY, 84)]),
@@ -154,6 +159,7 @@ P3_ROWS = {  # year, in_denominator, in_numerator, suicide, attempt
     "p3_selfharm_no_psych_contact_not_population": ((2017,), []),
     "p3_selfharm_afkraeftet_not": ((2020, 2021), [(2020, T, F, F, F), (2021, T, F, F, F)]),
     "p3_selfharm_lpr3_counts": ((2020, 2021), [(2020, T, T, F, T), (2021, T, F, F, F)]),
+    "p3_action_diag_counts_despite_refuted_row": ((2020, 2021), [(2020, T, T, F, T), (2021, T, F, F, F)]),
 }
 
 P5_ROWS = {  # year, in_denominator, in_numerator, exclusion_reason
@@ -290,32 +296,42 @@ N6_ROWS = {
     "n5_voksen_5_n6_4": ((2020,), [(2020, T, T, None, A)]),
 }
 
-# indicator id -> (columns, key column, expected rows per person / respondent)
-UNIT_EXPECTATIONS: dict[str, tuple[str, str, dict]] = {
-    "p4_genindlaeggelse": (P4_COLS, "pnr", P4_ROWS),
-    "i1_somatisk_efter_psykiatrisk": (P4_COLS, "pnr", I1_ROWS),
-    "i2_somatisk_kontakt": ("year, in_denominator, in_numerator", "pnr", I2_ROWS),
-    "n2_baeltefiksering": ("year, in_denominator, in_numerator", "pnr", N2_ROWS),
-    "p2_tvang_personer": (
-        "year, form, tvangstype, in_numerator, exclusion_reason, counted_coercion, age_group, reporting_region",
-        "pnr", P2_ROWS,
-    ),
-    "p3_selvmord": ("year, in_denominator, in_numerator, suicide, attempt", "pnr", P3_ROWS),
-    "p5_beskaeftigelse": ("year, in_denominator, in_numerator, exclusion_reason", "pnr", P5_ROWS),
-    "p6_serviceloven": ("year, in_denominator, in_numerator, exclusion_reason", "pnr", P6_ROWS),
-    "n1_faerdigbehandlingsdage": ("year, in_denominator, in_numerator, value, over_10_days", "pnr", N1_ROWS),
-    "n3_ventetid": ("year, in_denominator, value, exclusion_reason, age_group", "pnr", N3_ROWS),
-    "n4_udredningsret": ("year, in_denominator, in_numerator, value, age_group", "pnr", N4_ROWS),
-    "n7_uddannelse": ("year, in_denominator, in_numerator, psychiatric_contact, flags", "pnr", N7_ROWS),
-    "n8_overdoedelighed": ("year, in_denominator, in_numerator, round(value, 9), flags", "pnr", N8_ROWS),
-    "p1_ung_mental_sundhed": ("year, in_denominator, in_numerator, exclusion_reason, weight", "unit_id", P1_ROWS),
-    "n5_tilfredshed": ("year, in_denominator, in_numerator, exclusion_reason, age_group", "unit_id", N5_ROWS),
-    "n6_inddragelse": ("year, in_denominator, in_numerator, exclusion_reason, age_group", "unit_id", N6_ROWS),
+# Residence of a unit (kom, region): the stay's last contact = latest start.
+P4_RESIDENCE_ROWS = {
+    "p4_last_contact_kom_residence": ((2020,), [(2020, 751, 82)]),
+    "p4_readm_day30_counts": ((2020,), [(2020, 101, 84), (2020, 101, 84)]),
+    "p4_not_in_bef_age_unknown": ((2020,), [(2020, 147, 84)]),  # from the contact (no bef)
 }
 
+# (indicator id, columns, key column, expected rows per person / respondent)
+UNIT_EXPECTATIONS: list[tuple[str, str, str, dict]] = [
+    ("p4_genindlaeggelse", P4_COLS, "pnr", P4_ROWS),
+    ("p4_genindlaeggelse", "year, kom, region_code", "pnr", P4_RESIDENCE_ROWS),
+    ("i1_somatisk_efter_psykiatrisk", P4_COLS, "pnr", I1_ROWS),
+    ("i2_somatisk_kontakt", "year, in_denominator, in_numerator", "pnr", I2_ROWS),
+    ("n2_baeltefiksering", "year, in_denominator, in_numerator", "pnr", N2_ROWS),
+    (
+        "p2_tvang_personer",
+        "year, form, tvangstype, in_numerator, exclusion_reason, counted_coercion, age_group, reporting_region",
+        "pnr",
+        P2_ROWS,
+    ),
+    ("p3_selvmord", "year, in_denominator, in_numerator, suicide, attempt", "pnr", P3_ROWS),
+    ("p5_beskaeftigelse", "year, in_denominator, in_numerator, exclusion_reason", "pnr", P5_ROWS),
+    ("p6_serviceloven", "year, in_denominator, in_numerator, exclusion_reason", "pnr", P6_ROWS),
+    ("n1_faerdigbehandlingsdage", "year, in_denominator, in_numerator, value, over_10_days", "pnr", N1_ROWS),
+    ("n3_ventetid", "year, in_denominator, value, exclusion_reason, age_group", "pnr", N3_ROWS),
+    ("n4_udredningsret", "year, in_denominator, in_numerator, value, age_group", "pnr", N4_ROWS),
+    ("n7_uddannelse", "year, in_denominator, in_numerator, psychiatric_contact, flags", "pnr", N7_ROWS),
+    ("n8_overdoedelighed", "year, in_denominator, in_numerator, round(value, 9), flags", "pnr", N8_ROWS),
+    ("p1_ung_mental_sundhed", "year, in_denominator, in_numerator, exclusion_reason, weight", "unit_id", P1_ROWS),
+    ("n5_tilfredshed", "year, in_denominator, in_numerator, exclusion_reason, age_group", "unit_id", N5_ROWS),
+    ("n6_inddragelse", "year, in_denominator, in_numerator, exclusion_reason, age_group", "unit_id", N6_ROWS),
+]
+
 UNIT_CASES = [
-    pytest.param(ind, who, id=f"{who}-{ind}")
-    for ind, (_, _, by_person) in UNIT_EXPECTATIONS.items()
+    pytest.param(n, who, id=f"{who}-{ind}" + ("-residence" if "kom" in cols else ""))
+    for n, (ind, cols, _, by_person) in enumerate(UNIT_EXPECTATIONS)
     for who in by_person
 ]
 
@@ -328,43 +344,45 @@ UNIT_CASES = [
 NATIONAL_VALUES = [
     # P4 2020. Index admissions ending 2020 (rows of P4_ROWS plus the one-row persons of I1/I2/N2/P5):
     #   p4_* persons: readm_day30 2 + plus_1min 2 + not_acute 2 + death_day31 1 + readm_on_death_date 1
-    #     + age17 2 + age18 1 + chain_4h 1 + gap_4h01 2 + 12h 2 + 11h59 1 + not_in_bef 1 = 18
+    #     + age17 2 + age18 1 + chain_4h 1 + gap_4h01 2 + 12h 2 + 11h59 1 + not_in_bef 1
+    #     + tie_at_earliest_start 2 + chain_latest_end 1 + last_contact_kom 1 = 22
     #   i1_*: acute_day30, at_end, plus_1min, planned, short, psych_readm_then_death (first) = 6
     #   i2_*: outpatient, virtual, from_2019 (ends 2020-01-05), started_2019 = 4
     #   n2_belted_and_admitted, n2_voluntary_belt_only = 2; p5_followup_week53_not_retained = 1
-    #   denominator 18 + 6 + 4 + 2 + 1 = 31 (left out: death_day30, readm_on_death_date's 2nd,
+    #   denominator 22 + 6 + 4 + 2 + 1 = 35 (left out: death_day30, readm_on_death_date's 2nd,
     #   death_in_stay, i1_psych_readm_then_death's 2nd, i1_somatic_on_death_date)
-    #   numerator: readm_day30, readm_on_death_date, age17 (child), gap_4h01, 12h, i1_psych_readm = 6
-    ("p4_genindlaeggelse", "share", 2020, "all", 6, 31, 100 * 6 / 31),
+    #   numerator: readm_day30, readm_on_death_date, age17 (child), gap_4h01, 12h, tie_at_earliest_start,
+    #   i1_psych_readm = 7
+    ("p4_genindlaeggelse", "share", 2020, "all", 7, 35, 100 * 7 / 35),
     ("p4_genindlaeggelse", "share", 2020, "children", 1, 1, 100.0),  # p4_age17's first index
-    # adults: 31 - 1 child - 1 unknown (p4_not_in_bef) = 29; numerator 6 - 1 = 5
-    ("p4_genindlaeggelse", "share", 2020, "adults", 5, 29, 100 * 5 / 29),
-    # I1 2020: the same 31 indexes, minus p4_readm_on_death_date's first (death 15 days later, no acute
+    # adults: 35 - 1 child - 1 unknown (p4_not_in_bef) = 33; numerator 7 - 1 = 6
+    ("p4_genindlaeggelse", "share", 2020, "adults", 6, 33, 100 * 6 / 33),
+    # I1 2020: the same 35 indexes, minus p4_readm_on_death_date's first (death 15 days later, no acute
     # somatic admission) and i1_psych_readm_then_death's first, plus i1_somatic_on_death_date (somatic
-    # admission on the death date) = 30; numerator: i1_somatic_acute_day30, i1_somatic_on_death_date
-    ("i1_somatisk_efter_psykiatrisk", "share", 2020, "all", 2, 30, 100 * 2 / 30),
-    # I2 2020: persons with a psychiatric admission overlapping 2020: the 14 p4_* persons with a
+    # admission on the death date) = 34; numerator: i1_somatic_acute_day30, i1_somatic_on_death_date
+    ("i1_somatisk_efter_psykiatrisk", "share", 2020, "all", 2, 34, 100 * 2 / 34),
+    # I2 2020: persons with a psychiatric admission overlapping 2020: the 17 p4_* persons with a
     # 2020 admission (incl. the 3 who died), 7 i1_*, 5 i2_* (not the 6-hour stay; the open stay
-    # yes), 3 n2_* (incl. admitted 2020-12-20..2021-01-03), p5_followup_week53 = 30; numerator
+    # yes), 3 n2_* (incl. admitted 2020-12-20..2021-01-03), p5_followup_week53 = 33; numerator
     # (somatic physical contact starting 2020): 6 i1_* (not psych_readm_then_death), i2 outpatient,
     # i2 from_2019 = 8
-    ("i2_somatisk_kontakt", "share", 2020, "all", 8, 30, 100 * 8 / 30),
-    # N2 2020: belted persons n2_belted_and_admitted, n2_belted_not_admitted = 2; admitted = the 30 above
-    ("n2_baeltefiksering", "share", 2020, "all", 2, 30, 100 * 2 / 30),
+    ("i2_somatisk_kontakt", "share", 2020, "all", 8, 33, 100 * 8 / 33),
+    # N2 2020: belted persons n2_belted_and_admitted, n2_belted_not_admitted = 2; admitted = the 33 above
+    ("n2_baeltefiksering", "share", 2020, "all", 2, 33, 100 * 2 / 33),
     # P2 2020 persons: voluntary_tvangsmedicinering, two_reporting_regions, age18, n2_belted x2 (adults
-    # 5); child_17, child_16 (children 2)
-    ("p2_tvang_personer", "persons", 2020, "all", 7, None, 7.0),
+    # 5); child_17, child_16 (children 2); p2_not_in_bef_unknown_age (total only) -> 8
+    ("p2_tvang_personer", "persons", 2020, "all", 8, None, 8.0),
     ("p2_tvang_personer", "persons", 2020, "children", 2, None, 2.0),
     ("p2_tvang_personer", "persons", 2020, "adults", 5, None, 5.0),
     # measures by form (psychiatry, no voluntary belts; noise has no 2020 measures):
-    # form 1: child_16, age18 = 2; form 2: voluntary_tvangsmedicinering, two_regions = 2;
-    # form 3: child_17 x2, two_regions, n2 belts x2 = 5; form 4: 1; form 5: 1; total 11
-    ("p2_tvang_personer", "measures_form_1", 2020, "all", 2, None, 2.0),
+    # form 1: child_16, age18, not_in_bef = 3; form 2: voluntary_tvangsmedicinering, two_regions = 2;
+    # form 3: child_17 x2, two_regions, n2 belts x2 = 5; form 4: 1; form 5: 1; total 12
+    ("p2_tvang_personer", "measures_form_1", 2020, "all", 3, None, 3.0),
     ("p2_tvang_personer", "measures_form_2", 2020, "all", 2, None, 2.0),
     ("p2_tvang_personer", "measures_form_3", 2020, "all", 5, None, 5.0),
     ("p2_tvang_personer", "measures_form_4", 2020, "all", 1, None, 1.0),
     ("p2_tvang_personer", "measures_form_5", 2020, "all", 1, None, 1.0),
-    ("p2_tvang_personer", "measures_total", 2020, "all", 11, None, 11.0),
+    ("p2_tvang_personer", "measures_total", 2020, "all", 12, None, 12.0),
     # P3 2017: population = psychiatric contacts starting 2016 or 2017: 2016: the 5 n8_* persons with
     # a 2016 visit (incl. n8_visit2016_not_in_bef2017) + p5_outside_extract_start = 6; 2017: p3_* x6
     # (not the one without a psychiatric contact), p5_* with 2017 admissions x9, p4_std2017 x2 = 17
@@ -379,11 +397,11 @@ NATIONAL_VALUES = [
     # P6 2020: 10 in the population (see P6_ROWS), 7 with >= 26 empty/SU weeks
     ("p6_serviceloven", "share", 2020, "all", 7, 10, 70.0),
     # N1 2019: 0 + 21 + 5 + 11 + 10 + 5 = 52 days over 6 admissions (noise markers are somatic);
-    # residents on 1 January 2019: the bef_2019 file has 158 rows (30 noise + 128 named persons,
+    # residents on 1 January 2019: the bef_2019 file has 162 rows (30 noise + 132 named persons,
     # checked against the world below)
     ("n1_faerdigbehandlingsdage", "days_total", 2019, "all", 52, 6, 52.0),
     ("n1_faerdigbehandlingsdage", "admissions_with_days", 2019, "all", 6, None, 6.0),
-    ("n1_faerdigbehandlingsdage", "days_per_1000", 2019, "all", 52, 158, 1000 * 52 / 158),
+    ("n1_faerdigbehandlingsdage", "days_per_1000", 2019, "all", 52, 162, 1000 * 52 / 162),
     # N3 2021: waits 10, 20, 0, 35, 14, 7, 14, 3 (negative left out) -> n = 8, sum 103,
     # mean 12.875; sorted 0 3 7 10 | 14 14 20 35 -> median (10 + 14) / 2 = 12
     ("n3_ventetid", "mean", 2021, "all", 103, 8, 12.875),
@@ -425,9 +443,9 @@ NATIONAL_VALUES = [
 ]
 
 # P2 2020 persons by reporting region: 84: voluntary_tvangsmedicinering, child_17, child_16, age18,
-# two_regions, n2_belted_and_admitted = 6; 82: two_regions = 1; 85: n2_belted_not_admitted = 1
-# (8 in all > 7 nationally: a person is counted in each region).
-P2_REPORTING_REGIONS = {"84": 6, "82": 1, "85": 1, "81": 0, "83": 0}
+# two_regions, n2_belted_and_admitted, not_in_bef = 7; 82: two_regions = 1; 85: n2_belted_not_admitted
+# = 1 (9 in all > 8 nationally: a person is counted in each region).
+P2_REPORTING_REGIONS = {"84": 7, "82": 1, "85": 1, "81": 0, "83": 0}
 
 
 # =============================================================================================
@@ -472,12 +490,12 @@ def test_world_sanity() -> None:
     """Checks on the world itself (not the pipeline), backing the hand counts above."""
     w = build_world()
     bef2019 = w.rows[("bef", 2019)]
-    assert len(bef2019) == 158
+    assert len(bef2019) == 162
     assert sum(r["pnr"].startswith("noise_") for r in bef2019) == N_NOISE
-    assert len({r["pnr"] for r in bef2019}) == 158
+    assert len({r["pnr"] for r in bef2019}) == 162
     # every person id used as an expectation key exists in the world
     people = set(named_persons(w))
-    for ind, (_, key, by_person) in UNIT_EXPECTATIONS.items():
+    for ind, _, key, by_person in UNIT_EXPECTATIONS:
         if key == "pnr":
             assert set(by_person) <= people, (ind, set(by_person) - people)
 
@@ -509,9 +527,9 @@ def _matches(actual: list[tuple], expected: list[tuple]) -> bool:
     return not left
 
 
-@pytest.mark.parametrize(("indicator", "who"), UNIT_CASES)
-def test_unit_rows(con: duckdb.DuckDBPyConnection, indicator: str, who: str) -> None:
-    columns, key, by_person = UNIT_EXPECTATIONS[indicator]
+@pytest.mark.parametrize(("case", "who"), UNIT_CASES)
+def test_unit_rows(con: duckdb.DuckDBPyConnection, case: int, who: str) -> None:
+    indicator, columns, key, by_person = UNIT_EXPECTATIONS[case]
     years, expected = by_person[who]
     # identifiers come from the literals above, never from input; values are bound
     rows = con.execute(

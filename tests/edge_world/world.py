@@ -347,7 +347,7 @@ def p4_persons(w: World) -> None:
     p = "p4_open_contact_is_readm"
     w.person(p, 2, "1985-04-10")
     w.lpr3(p, "a", "2021-10-01 08:00", "2021-10-05 10:00")
-    w.lpr3(p, "b", "2021-10-20 08:00", None)
+    w.lpr3(p, "b", "2021-10-20 08:00:00", None)  # HH:MM:SS is allowed too
 
     # An open contact chains every later contact into one open stay, which is never an index.
     p = "p4_open_stay_chains_never_index"
@@ -360,6 +360,29 @@ def p4_persons(w: World) -> None:
     w.person(p, 2, "1985-04-10")
     w.lpr3(p, "a", "2021-11-20 08:00", "2021-11-30 10:00")
     w.lpr3(p, "b", "2021-12-31 14:00", None)
+
+    # The readmission stay has two contacts sharing the earliest start (08:00): a planned one and a
+    # one-hour acute one -> the stay is acute (tie rule) -> readmission; the stay is an index too.
+    p = "p4_tie_at_earliest_start_acute_counts"
+    w.person(p, 2, "1985-04-10")
+    w.lpr3(p, "a", "2020-11-01 08:00", "2020-11-05 10:00")
+    w.lpr3(p, "b", "2020-11-15 08:00", "2020-11-20 10:00", prio="ATA3")
+    w.lpr3(p, "c", "2020-11-15 08:00", "2020-11-15 09:00")
+
+    # Chaining uses the latest end so far: b lies inside a; c starts 3 h after a's end (but days after
+    # b's end) -> one stay 10-01..10-12, one index, no readmission.
+    p = "p4_chain_latest_end_so_far"
+    w.person(p, 1, "1985-04-10")
+    w.lpr3(p, "a", "2020-10-01 08:00", "2020-10-10 10:00")
+    w.lpr3(p, "b", "2020-10-02 08:00", "2020-10-03 10:00")
+    w.lpr3(p, "c", "2020-10-10 13:00", "2020-10-12 10:00")
+
+    # The stay's last contact is the one with the latest start (b, kom 751 Aarhus, region 82), even
+    # though a (kom 101) ends later -> the index's residence is 751; bef says 101.
+    p = "p4_last_contact_kom_residence"
+    w.person(p, 2, "1985-04-10", kom=101)
+    w.lpr3(p, "a", "2020-07-10 08:00", "2020-07-20 10:00", kom=101)
+    w.lpr3(p, "b", "2020-07-12 08:00", "2020-07-13 10:00", kom=751)
 
     # Not in bef at all -> counted in the total, age group unknown.
     p = "p4_not_in_bef_age_unknown"
@@ -540,6 +563,11 @@ def p2_persons(w: World) -> None:
     w.tvang(p, 2, "tvangsmedicinering", "2020-07-07 10:00", region=84)
     w.tvang(p, 3, "fastholdelse", "2020-08-08 10:00", region=82, end="2020-08-08 10:15")
 
+    # Not in bef -> age unknown: counted in the total, in neither age group.
+    p = "p2_not_in_bef_unknown_age"
+    w.kom_of[p] = 101
+    w.tvang(p, 1, "tvangsindlaeggelse", "2020-09-09 10:00")
+
     # Started 2019-12-31 23:30 -> a 2019 person, not a 2020 one.
     p = "p2_measure_dec31_2019_not_2020"
     w.person(p, 2, "1985-04-10")
@@ -591,6 +619,14 @@ def p3_persons(w: World) -> None:
     p = "p3_selfharm_afkraeftet_not"
     w.person(p, 1, "1987-11-11")
     w.lpr3(p, "a", "2020-02-02 09:00", "2020-02-02 10:00", prio="ATA3", diags=(("DX600", "B", "Ja"),))
+
+    # LPR3: the lpr_f_diagnoser row repeating the action diagnosis DX700 is disproved (Ja), but the
+    # contact's aktionsdiagnose still counts -> attempt in 2020.
+    p = "p3_action_diag_counts_despite_refuted_row"
+    w.person(p, 1, "1987-03-03")
+    w.lpr3(p, "a", "2020-04-04 09:00", "2020-04-04 10:00", prio="ATA3")
+    w.lpr3(p, "s", "2020-08-08 22:00", "2020-08-09 02:00", spec="akutmedicin", adiag="DX700",
+           diags=(("DX700", "A", "Ja"),))
 
     # LPR3: virtual psychiatric contact (any type counts for the population), somatic emergency
     # contact with DX699 not disproved -> attempt in 2020; population 2020, 2021.
