@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import polars as pl
 import pytest
 
 from assets.core import CORE_TABLES, build_core, build_table
@@ -50,10 +51,16 @@ def stage(con: duckdb.DuckDBPyConnection, register: str, rows: list[dict[str, An
     ddl = ", ".join(f'"{c}" {t}' for c, t in cols.items())
     con.execute(f'create or replace table staging."{register}" ({ddl})')
     names = list(cols)
-    placeholders = ", ".join("?" for _ in names)
-    for i, row in enumerate(rows, start=1):
-        values = {"_source_file": f"{register}.csv", "_source_row": i, "_loaded_at": datetime(2026, 1, 1), **row}
-        con.execute(f'insert into staging."{register}" values ({placeholders})', [values.get(n) for n in names])
+    values = [
+        {"_source_file": f"{register}.csv", "_source_row": i, "_loaded_at": datetime(2026, 1, 1), **row}
+        for i, row in enumerate(rows, start=1)
+    ]
+    # one set-based insert: every value as text, cast by DuckDB to the column's type
+    frame = pl.DataFrame({n: [None if v.get(n) is None else str(v[n]) for v in values] for n in names},
+                         schema={n: pl.Utf8 for n in names})
+    con.register("stage_frame", frame)
+    con.execute(f'insert into staging."{register}" select * from stage_frame')
+    con.unregister("stage_frame")
 
 
 def lpr2(recnum: str, pnr: str, start: str, start_hour: int | None, end: str | None, end_hour: int | None,
@@ -79,11 +86,16 @@ def ts(s: str) -> datetime:
     return datetime.fromisoformat(s)
 
 
-@pytest.fixture
-def con(tmp_path: Path):
-    c = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+def _warehouse(path: Path) -> duckdb.DuckDBPyConnection:
+    c = duckdb.connect(str(path))
     load_geography(c)
     load_codes(c)
+    return c
+
+
+@pytest.fixture
+def con(tmp_path: Path):
+    c = _warehouse(tmp_path / "warehouse.duckdb")
     yield c
     c.close()
 
@@ -97,9 +109,16 @@ def stays_of(con: duckdb.DuckDBPyConnection, pnr: str) -> list[tuple]:
     ).fetchall()
 
 
-@pytest.fixture
-def world(con):
-    """One world of stay cases; data end is configured as 2021-12-31 unless a test rebuilds."""
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory):
+    """The stay world, built once for the read-only tests of this module."""
+    c = _warehouse(tmp_path_factory.mktemp("world") / "warehouse.duckdb")
+    yield build_world(c)
+    c.close()
+
+
+def build_world(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """One world of stay cases; data end is configured as 2021-12-31."""
     stage(con, "lpr_adm", [
         # exactly 4 h between end (2018-03-02 10:00) and next start (14:00): one stay
         lpr2("a1", "stay_gap_4h_chains", "2018-03-01", 8, "2018-03-02", 10),
@@ -260,7 +279,8 @@ def test_stay_ids_unique_and_every_physical_contact_in_exactly_one_stay(world):
     assert world.execute("select sum(n_contacts) from core.stays").fetchone()[0] == n_phys
 
 
-def test_data_end_configured_or_last_lpr_year(world):
+def test_data_end_configured_or_last_lpr_year(con):
+    world = build_world(con)
     assert world.execute("select data_end from core.data_end").fetchall() == [(date(2021, 12, 31),)]
     build_table(world, "data_end", None)
     # latest LPR file year in the world is 2021 (d3, o1, o2)
@@ -418,3 +438,44 @@ def test_staging_table_missing_a_column_is_a_clear_error(con):
     stage(con, "tvang", [], columns={"pnr": "VARCHAR", "skema": "INTEGER"})
     with pytest.raises(ValueError, match=r"staging.tvang lacks column\(s\)"):
         build_table(con, "coercion")
+
+
+def test_stays_match_a_plain_python_chaining_on_random_contacts(con):
+    """Set-based chaining agrees with the rule applied contact by contact (written here, in Python)."""
+    import random
+    from datetime import timedelta
+
+    rng = random.Random(7)
+    base = datetime(2019, 1, 1)
+    rows, contacts = [], []
+    for i in range(1500):
+        pnr = f"r{rng.randrange(60)}"
+        start = base + timedelta(minutes=rng.randrange(0, 60 * 24 * 60, 30))
+        length = timedelta(minutes=rng.choice([0, 60, 240, 600, 720, 1440, 4000]))
+        end = None if rng.random() < 0.01 else start + length
+        spec = rng.choice(["psykiatri", "intern medicin"])
+        rows.append(lpr3(f"c{i}", pnr, start.date().isoformat(), start.time().isoformat("minutes"),
+                         end.date().isoformat() if end else None, end.time().isoformat("minutes") if end else None,
+                         spec=spec))
+        contacts.append((pnr, spec == "psykiatri", start, end or datetime(9000, 1, 1), f"L3:c{i}"))
+    stage(con, "lpr_f_kontakter", rows)
+    build_core(con)
+
+    expected: set[frozenset[str]] = set()
+    contacts.sort()
+    current: list[str] = []
+    key, max_end = None, None
+    for pnr, psych, start, end, cid in contacts:
+        if (pnr, psych) == key and start <= max_end + timedelta(hours=4):
+            current.append(cid)
+            max_end = max(max_end, end)
+        else:
+            if current:
+                expected.add(frozenset(current))
+            current, key, max_end = [cid], (pnr, psych), end
+    expected.add(frozenset(current))
+
+    got = {frozenset(ids) for (ids,) in con.execute(
+        "select list(contact_id) from core.stay_contacts group by stay_id").fetchall()}
+    assert len(expected) < 1500  # the world does chain
+    assert got == expected
