@@ -372,7 +372,7 @@ def _run_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, setti
         context.log.warning(f"{reg.name}: pipeline/reference/geography.csv not found; rule unknown_kom skipped")
     try:
         with duckdb.get_connection() as con:
-            deliveries = ingest_register(con, reg, settings.raw_path, years, run_id=context.run_id, known_koms=koms)
+            deliveries = ingest_register(con, reg, settings.raw_path, years, run_id=context.run.run_id, known_koms=koms)
     except ReadError as exc:
         raise dg.Failure(description=str(exc)) from exc
     for d in deliveries:

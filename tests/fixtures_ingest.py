@@ -77,10 +77,29 @@ def register_file(root: Path, register: str, year: int | None, ext: str = "csv")
     return root / register / name
 
 
+# Registers whose rows above are dated in one year: their file is written for that year only.
+DATED_YEAR = {"lpr_adm": 2015, "lpr_diag": 2015, "lpr_markoer": 2015, "tvang": 2015, "lpr_f_kontakter": 2019,
+              "lpr_f_diagnoser": 2019, "lpr_f_forloebsmarkoerer": 2019}
+SURVEY_YEARS = {2010, 2013, 2017, 2021, 2025}
+
+
+def rows_for_year(name: str, year: int | None) -> list[dict[str, str | None]]:
+    rows = [dict(r) for r in GOOD_ROWS[name]]
+    if name in ("sundhedsprofil", "lup_psykiatri"):  # respondents are new people every survey
+        for r in rows:
+            r["respondent_id"] = f"{r['respondent_id']}_{year}"
+    return rows
+
+
 def write_extract(root: Path, years: list[int]) -> Path:
-    """Every register, valid rows only: yearly registers get one CSV per year in `years`."""
+    """Every register, valid rows only, as CSV: yearly registers get one file per year in `years` where
+    the register has data that year (LPR2 2015, LPR3 2019, coercion 2015, surveys in survey years)."""
     for name, reg in load_contract().items():
-        rows = GOOD_ROWS[name]
-        for year in years if reg.yearly else [None]:
-            write_csv(register_file(root, name, year), rows)
+        if not reg.yearly:
+            write_csv(register_file(root, name, None), GOOD_ROWS[name])
+            continue
+        for year in years:
+            if DATED_YEAR.get(name, year) != year or (name == "sundhedsprofil" and year not in SURVEY_YEARS):
+                continue
+            write_csv(register_file(root, name, year), rows_for_year(name, year))
     return root
