@@ -1,0 +1,71 @@
+-- Stratum counts for direct standardisation of one std_share measure (pipeline.aggregate).
+-- Per year, breakdown cell and stratum: denominator and numerator units, joined to the standard
+-- population: the denominator units of $standard_year at national level, per split value of the cell
+-- (sex and age group, 'all' = not split). Markers {{unit_table}}, {{reporting_region}},
+-- {{measure_filter}}, {{stratum}} are replaced by validated names / catalogue text; values are bound.
+with u as (
+    select
+        year,
+        coalesce(in_numerator, false) as in_num,
+        coalesce(cast({{stratum}} as varchar), 'unknown') as stratum,
+        coalesce(sex, 'unknown') as sex,
+        coalesce(age_group, 'unknown') as age_group,
+        coalesce(cast(region_code as varchar), 'unknown') as k_region,
+        coalesce(cast(region2027_code as varchar), 'unknown') as k_region2027,
+        coalesce(cast(sundhedsraad_code as varchar), 'unknown') as k_sundhedsraad,
+        coalesce(cast(kom as varchar), 'unknown') as k_kom,
+        coalesce(cast({{reporting_region}} as varchar), 'unknown') as k_reporting_region
+    from {{unit_table}}
+    where (year in (select unnest($years)) or year = $standard_year)
+      and coalesce(in_denominator, false)
+      and coalesce(({{measure_filter}}), false)
+),
+long as (
+    select
+        u.*,
+        l.breakdown_level,
+        case l.breakdown_level
+            when 'national' then 'DK'
+            when 'region' then k_region
+            when 'region2027' then k_region2027
+            when 'sundhedsraad' then k_sundhedsraad
+            when 'kom' then k_kom
+            when 'reporting_region' then k_reporting_region
+        end as breakdown_key
+    from u
+    cross join (select unnest($levels) as breakdown_level) as l
+    where u.year in (select unnest($years))
+),
+cells as (
+    select
+        year,
+        breakdown_level,
+        breakdown_key,
+        case when grouping(sex) = 1 then 'all' else sex end as sex,
+        case when grouping(age_group) = 1 then 'all' else age_group end as age_group,
+        stratum,
+        count(*) as den,
+        count(*) filter (where in_num) as num
+    from long
+    group by year, breakdown_level, breakdown_key, stratum, grouping sets ((), (sex), (age_group), (sex, age_group))
+),
+standard as (
+    select
+        case when grouping(sex) = 1 then 'all' else sex end as sex,
+        case when grouping(age_group) = 1 then 'all' else age_group end as age_group,
+        stratum,
+        count(*) as std_n
+    from u
+    where year = $standard_year
+    group by stratum, grouping sets ((), (sex), (age_group), (sex, age_group))
+),
+std_totals as (
+    select sex, age_group, count(*) as n_std_strata from standard group by sex, age_group
+)
+select
+    c.year, c.breakdown_level, c.breakdown_key, c.sex, c.age_group, c.stratum, c.den, c.num,
+    coalesce(s.std_n, 0) as std_n,
+    coalesce(t.n_std_strata, 0) as n_std_strata
+from cells as c
+left join standard as s using (sex, age_group, stratum)
+left join std_totals as t using (sex, age_group)
