@@ -78,6 +78,9 @@ P4_ROWS: dict[str, tuple[tuple[int, ...], list[tuple]]] = {
     "p4_tie_at_earliest_start_acute_counts": (ALL_YEARS, [(2020, T, T, None, A), (2020, T, F, None, A)]),
     "p4_chain_latest_end_so_far": (ALL_YEARS, [(2020, T, F, None, A)]),
     "p4_last_contact_kom_residence": (ALL_YEARS, [(2020, T, F, None, A)]),
+    "p4_no_contact_kom_residence_from_bef": (ALL_YEARS, [(2020, T, F, None, A)]),
+    # the second stay's earliest contact is planned -> not acute, no readmission
+    "p4_readm_earliest_contact_planned_not": (ALL_YEARS, [(2020, T, F, None, A), (2020, T, F, None, A)]),
     "p4_std2017_adult": (ALL_YEARS, [(2017, T, F, None, A)]),
     "p4_std2017_child": (ALL_YEARS, [(2017, T, F, None, C)]),
     # P4 side of the I1 persons
@@ -242,6 +245,7 @@ N7_ROWS = {  # year, in_denominator (comparison group), in_numerator, psychiatri
     "n7_ukendt_not": ((2021,), [(2021, T, F, T, LOOKBACK)]),
     "n7_contact_day_before_25th_counts": ((2021,), [(2021, T, T, T, LOOKBACK)]),
     "n7_contact_on_25th_birthday_not": ((2021,), [(2021, T, T, F, LOOKBACK)]),
+    "n7_born_0229_contact_0228_counts": ((2021,), [(2021, T, T, T, LOOKBACK)]),
     "n7_not_in_bef_2021_not": ((2021,), []),
     "n7_comparison_erhvervsfaglig": ((2021,), [(2021, T, T, F, LOOKBACK)]),
     "n7_comparison_grundskole": ((2021,), [(2021, T, F, F, LOOKBACK)]),
@@ -301,6 +305,7 @@ P4_RESIDENCE_ROWS = {
     "p4_last_contact_kom_residence": ((2020,), [(2020, 751, 82)]),
     "p4_readm_day30_counts": ((2020,), [(2020, 101, 84), (2020, 101, 84)]),
     "p4_not_in_bef_age_unknown": ((2020,), [(2020, 147, 84)]),  # from the contact (no bef)
+    "p4_no_contact_kom_residence_from_bef": ((2020,), [(2020, 461, 83)]),  # bef 2020, not bef 2019
 }
 
 # (indicator id, columns, key column, expected rows per person / respondent)
@@ -345,30 +350,31 @@ NATIONAL_VALUES = [
     # P4 2020. Index admissions ending 2020 (rows of P4_ROWS plus the one-row persons of I1/I2/N2/P5):
     #   p4_* persons: readm_day30 2 + plus_1min 2 + not_acute 2 + death_day31 1 + readm_on_death_date 1
     #     + age17 2 + age18 1 + chain_4h 1 + gap_4h01 2 + 12h 2 + 11h59 1 + not_in_bef 1
-    #     + tie_at_earliest_start 2 + chain_latest_end 1 + last_contact_kom 1 = 22
+    #     + tie_at_earliest_start 2 + chain_latest_end 1 + last_contact_kom 1 + no_contact_kom 1
+    #     + readm_earliest_contact_planned 2 = 25
     #   i1_*: acute_day30, at_end, plus_1min, planned, short, psych_readm_then_death (first) = 6
     #   i2_*: outpatient, virtual, from_2019 (ends 2020-01-05), started_2019 = 4
     #   n2_belted_and_admitted, n2_voluntary_belt_only = 2; p5_followup_week53_not_retained = 1
-    #   denominator 22 + 6 + 4 + 2 + 1 = 35 (left out: death_day30, readm_on_death_date's 2nd,
+    #   denominator 25 + 6 + 4 + 2 + 1 = 38 (left out: death_day30, readm_on_death_date's 2nd,
     #   death_in_stay, i1_psych_readm_then_death's 2nd, i1_somatic_on_death_date)
     #   numerator: readm_day30, readm_on_death_date, age17 (child), gap_4h01, 12h, tie_at_earliest_start,
     #   i1_psych_readm = 7
-    ("p4_genindlaeggelse", "share", 2020, "all", 7, 35, 100 * 7 / 35),
+    ("p4_genindlaeggelse", "share", 2020, "all", 7, 38, 100 * 7 / 38),
     ("p4_genindlaeggelse", "share", 2020, "children", 1, 1, 100.0),  # p4_age17's first index
-    # adults: 35 - 1 child - 1 unknown (p4_not_in_bef) = 33; numerator 7 - 1 = 6
-    ("p4_genindlaeggelse", "share", 2020, "adults", 6, 33, 100 * 6 / 33),
-    # I1 2020: the same 35 indexes, minus p4_readm_on_death_date's first (death 15 days later, no acute
+    # adults: 38 - 1 child - 1 unknown (p4_not_in_bef) = 36; numerator 7 - 1 = 6
+    ("p4_genindlaeggelse", "share", 2020, "adults", 6, 36, 100 * 6 / 36),
+    # I1 2020: the same 38 indexes, minus p4_readm_on_death_date's first (death 15 days later, no acute
     # somatic admission) and i1_psych_readm_then_death's first, plus i1_somatic_on_death_date (somatic
-    # admission on the death date) = 34; numerator: i1_somatic_acute_day30, i1_somatic_on_death_date
-    ("i1_somatisk_efter_psykiatrisk", "share", 2020, "all", 2, 34, 100 * 2 / 34),
-    # I2 2020: persons with a psychiatric admission overlapping 2020: the 17 p4_* persons with a
+    # admission on the death date) = 37; numerator: i1_somatic_acute_day30, i1_somatic_on_death_date
+    ("i1_somatisk_efter_psykiatrisk", "share", 2020, "all", 2, 37, 100 * 2 / 37),
+    # I2 2020: persons with a psychiatric admission overlapping 2020: the 19 p4_* persons with a
     # 2020 admission (incl. the 3 who died), 7 i1_*, 5 i2_* (not the 6-hour stay; the open stay
-    # yes), 3 n2_* (incl. admitted 2020-12-20..2021-01-03), p5_followup_week53 = 33; numerator
+    # yes), 3 n2_* (incl. admitted 2020-12-20..2021-01-03), p5_followup_week53 = 35; numerator
     # (somatic physical contact starting 2020): 6 i1_* (not psych_readm_then_death), i2 outpatient,
     # i2 from_2019 = 8
-    ("i2_somatisk_kontakt", "share", 2020, "all", 8, 33, 100 * 8 / 33),
-    # N2 2020: belted persons n2_belted_and_admitted, n2_belted_not_admitted = 2; admitted = the 33 above
-    ("n2_baeltefiksering", "share", 2020, "all", 2, 33, 100 * 2 / 33),
+    ("i2_somatisk_kontakt", "share", 2020, "all", 8, 35, 100 * 8 / 35),
+    # N2 2020: belted persons n2_belted_and_admitted, n2_belted_not_admitted = 2; admitted = the 35 above
+    ("n2_baeltefiksering", "share", 2020, "all", 2, 35, 100 * 2 / 35),
     # P2 2020 persons: voluntary_tvangsmedicinering, two_reporting_regions, age18, n2_belted x2 (adults
     # 5); child_17, child_16 (children 2); p2_not_in_bef_unknown_age (total only) -> 8
     ("p2_tvang_personer", "persons", 2020, "all", 8, None, 8.0),
@@ -397,11 +403,11 @@ NATIONAL_VALUES = [
     # P6 2020: 10 in the population (see P6_ROWS), 7 with >= 26 empty/SU weeks
     ("p6_serviceloven", "share", 2020, "all", 7, 10, 70.0),
     # N1 2019: 0 + 21 + 5 + 11 + 10 + 5 = 52 days over 6 admissions (noise markers are somatic);
-    # residents on 1 January 2019: the bef_2019 file has 162 rows (30 noise + 132 named persons,
+    # residents on 1 January 2019: the bef_2019 file has 165 rows (30 noise + 135 named persons,
     # checked against the world below)
     ("n1_faerdigbehandlingsdage", "days_total", 2019, "all", 52, 6, 52.0),
     ("n1_faerdigbehandlingsdage", "admissions_with_days", 2019, "all", 6, None, 6.0),
-    ("n1_faerdigbehandlingsdage", "days_per_1000", 2019, "all", 52, 162, 1000 * 52 / 162),
+    ("n1_faerdigbehandlingsdage", "days_per_1000", 2019, "all", 52, 165, 1000 * 52 / 165),
     # N3 2021: waits 10, 20, 0, 35, 14, 7, 14, 3 (negative left out) -> n = 8, sum 103,
     # mean 12.875; sorted 0 3 7 10 | 14 14 20 35 -> median (10 + 14) / 2 = 12
     ("n3_ventetid", "mean", 2021, "all", 103, 8, 12.875),
@@ -426,10 +432,11 @@ NATIONAL_VALUES = [
     ("n6_inddragelse", "share", 2020, "all", 12, 25, 48.0),
     ("n6_inddragelse", "share", 2020, "children", 1, 2, 50.0),
     ("n6_inddragelse", "share", 2020, "adults", 11, 23, 100 * 11 / 23),
-    # N7 2021: population 5 (gymnasial, grundskole, no_row, ukendt, day_before_25th), completed 2
-    # (gymnasial, lang_videregaaende); comparison 8 born 1996 in bef 2021, completed 4
-    ("n7_uddannelse", "share", 2021, "all", 2, 5, 40.0),
-    ("n7_uddannelse", "share_comparison", 2021, "all", 4, 8, 50.0),
+    # N7 2021: population 6 (gymnasial, grundskole, no_row, ukendt, day_before_25th, born_0229),
+    # completed 3 (gymnasial x2, lang_videregaaende); comparison: 9 born 1996 in bef 2021 (not
+    # not_in_bef_2021), completed 5 (+ erhvervsfaglig x2: on_25th_birthday, comparison_erhvervsfaglig)
+    ("n7_uddannelse", "share", 2021, "all", 3, 6, 50.0),
+    ("n7_uddannelse", "share_comparison", 2021, "all", 5, 9, 100 * 5 / 9),
     # N8 2017: O = 1 (n8_cohort_f50_dies_2017); E = 0.5 + 0.5 + 0.2 + 0.2 + 0 = 1.4; SMR = 1/1.4
     ("n8_overdoedelighed", "smr", 2017, "all", 1, 1.4, 1 / 1.4),
     ("n8_overdoedelighed", "deaths", 2017, "all", 1, None, 1.0),
@@ -490,9 +497,9 @@ def test_world_sanity() -> None:
     """Checks on the world itself (not the pipeline), backing the hand counts above."""
     w = build_world()
     bef2019 = w.rows[("bef", 2019)]
-    assert len(bef2019) == 162
+    assert len(bef2019) == 165
     assert sum(r["pnr"].startswith("noise_") for r in bef2019) == N_NOISE
-    assert len({r["pnr"] for r in bef2019}) == 162
+    assert len({r["pnr"] for r in bef2019}) == 165
     # every person id used as an expectation key exists in the world
     people = set(named_persons(w))
     for ind, _, key, by_person in UNIT_EXPECTATIONS:

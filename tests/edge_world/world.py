@@ -150,7 +150,7 @@ class World:
     def lpr3(
         self, cpr: str, course: str, start: str, end: str | None, *, spec: str = "psykiatri", prio: str = "ATA1",
         ktype: str = "ALCA00", henv: str | None = None, adiag: str = "DF322", region: int = 84,
-        kom: int | None = None, system: str = "LPR3", file_year: int | None = None,
+        kom: int | None = None, no_kom: bool = False, system: str = "LPR3", file_year: int | None = None,
         diags: tuple[tuple[str, str, str], ...] = (),
     ) -> str:
         """One `lpr_f_kontakter` row; start/end as 'YYYY-MM-DD HH:MM'; course is local to the person."""
@@ -164,7 +164,7 @@ class World:
             "dato_henvisning": _d(henv), "kontakttype": ktype, "prioritet": prio, "hovedspeciale_ans": spec,
             "sorenhed_ans": "6620011" if "psykiatri" in spec else "6630022", "region_ans": region,
             "aktionsdiagnose": adiag, "lprindberetningssystem": system,
-            "kom": kom if kom is not None else self.kom_of.get(cpr, 101),
+            "kom": None if no_kom else kom if kom is not None else self.kom_of.get(cpr, 101),
         })
         for code, dtype, afkr in diags:
             self.rows[("lpr_f_diagnoser", year)].append(
@@ -383,6 +383,21 @@ def p4_persons(w: World) -> None:
     w.person(p, 2, "1985-04-10", kom=101)
     w.lpr3(p, "a", "2020-07-10 08:00", "2020-07-20 10:00", kom=101)
     w.lpr3(p, "b", "2020-07-12 08:00", "2020-07-13 10:00", kom=751)
+
+    # The contact has no municipality -> residence from bef of the year: moved 101 -> 461 (Odense,
+    # region 83) on 1 January 2020, stay in 2020 -> 461.
+    p = "p4_no_contact_kom_residence_from_bef"
+    w.person(p, 1, "1985-04-10", kom=101, bef_years=range(2016, 2020))
+    w.person(p, 1, "1985-04-10", kom=461, bef_years=range(2020, 2022))
+    w.lpr3(p, "a", "2020-03-03 08:00", "2020-03-06 10:00", no_kom=True)
+
+    # The second stay starts with a planned contact (08:00-12:00) chained to an acute one (13:00):
+    # its earliest contact is planned -> not an acute admission -> no readmission; both are indexes.
+    p = "p4_readm_earliest_contact_planned_not"
+    w.person(p, 2, "1985-04-10")
+    w.lpr3(p, "a", "2020-12-01 08:00", "2020-12-05 10:00")
+    w.lpr3(p, "b", "2020-12-10 08:00", "2020-12-10 12:00", prio="ATA3")
+    w.lpr3(p, "c", "2020-12-10 13:00", "2020-12-12 10:00")
 
     # Not in bef at all -> counted in the total, age group unknown.
     p = "p4_not_in_bef_age_unknown"
@@ -1020,6 +1035,11 @@ def n7_persons(w: World) -> None:
     w.person(p, 1, "1996-03-03")
     visit(p, "2021-03-03")
     w.education(p, 2021, "erhvervsfaglig")
+
+    p = "n7_born_0229_contact_0228_counts"  # 25th birthday in 2021 is 1 March -> 24 on 28 Feb
+    w.person(p, 2, "1996-02-29")
+    visit(p, "2021-02-28")
+    w.education(p, 2021, "gymnasial")
 
     p = "n7_not_in_bef_2021_not"  # emigrated: not in bef 2021 -> in neither group
     w.person(p, 2, "1996-09-09", bef_years=range(2016, 2021))
