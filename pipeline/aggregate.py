@@ -18,6 +18,8 @@ Per measure kind (numerator / denominator / value / interval):
 - weighted_share: unweighted counts / 100·Σw·num/Σw / Wilson at Kish's effective n.
 - count: rows in numerator and filter / NULL / count; distinct_persons: distinct pnr / NULL / count.
 - sum, mean, median: Σ value / units with a value / the sum, mean or median of `value`.
+- ratio_of_counts: numerator rows (in_numerator and filter) / in_denominator rows (filter not
+  applied) / 100·num/den (Wilson where num <= den): two separate counts, as N2 publishes them.
 - rate_per_1000: num / den / 1000·num/den (exact Poisson on num).
 - per_1000_residents: Σ value of numerator units / residents on 1 January / 1000·num/den.
 - smr: observed (numerator units) / expected (Σ value) / O/E (exact Poisson on O).
@@ -69,7 +71,7 @@ VALUE_SCHEMA: dict[str, pl.DataType] = {
     "flags": pl.String(),
 }
 CELL_KEYS = ["year", "breakdown_level", "breakdown_key", "sex", "age_group"]
-_COUNT_COLUMNS = ["n_rows", "den", "num", "num_rows", "num_persons", "n_value"]
+_COUNT_COLUMNS = ["n_rows", "den", "den_all", "num", "num_rows", "num_persons", "n_value"]
 _SUM_COLUMNS = ["sum_w", "sum_w2", "sum_w_num", "sum_value", "sum_value_num"]
 
 
@@ -218,6 +220,15 @@ def _values(kind: str, c: pl.DataFrame) -> dict[str, np.ndarray]:
             num, den = f["num"], f["den"]
             lo, hi = wilson_interval(num, den)
             value = np.where(den > 0, 100.0 * num / den, np.nan)
+            return dict(num=num, den=den, value=value, lo=100 * lo, hi=100 * hi, n_den=den)
+        if kind == "ratio_of_counts":
+            # Two separate counts: the filter narrows only the numerator, which need not be a subset
+            # of the denominator; Wilson only where it is a proportion (num <= den).
+            num, den = f["num_rows"], f["den_all"]
+            lo, hi = wilson_interval(num, den)
+            proper = (den > 0) & (num <= den)
+            value = np.where(den > 0, 100.0 * num / den, np.nan)
+            lo, hi = np.where(proper, lo, np.nan), np.where(proper, hi, np.nan)
             return dict(num=num, den=den, value=value, lo=100 * lo, hi=100 * hi, n_den=den)
         if kind == "weighted_share":
             share, lo, hi = weighted_wilson_interval(

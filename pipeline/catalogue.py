@@ -52,6 +52,7 @@ MEASURE_KINDS = frozenset(
         "per_1000_residents",
         "smr",
         "std_share",
+        "ratio_of_counts",  # N2, N1: numerator rows (in_numerator and filter) / in_denominator rows
     }
 )
 MEASURE_UNITS = frozenset({"percent", "count", "persons", "days", "per_1000", "ratio"})

@@ -91,6 +91,7 @@ MEASURES = [
     {"id": "median_days", "kind": "median", "unit": "days"},
     {"id": "rate", "kind": "rate_per_1000", "unit": "per_1000"},
     {"id": "big_days", "kind": "count", "unit": "count", "filter": "value > 3"},
+    {"id": "ratio", "kind": "ratio_of_counts", "unit": "percent", "filter": "pnr in ('a', 'd')"},
 ]
 
 
@@ -155,6 +156,15 @@ def test_counts_sums_means_medians(basic: pl.DataFrame) -> None:
     assert cell(basic, "days", 2020, "region", "81")["value"] == 0.0
     assert cell(basic, "mean_days", 2020, "region", "81")["value"] is None
     assert cell(basic, "big_days", 2020, "national", "DK")["value"] == 1  # numerator rows with value > 3: u1
+
+
+def test_ratio_of_counts(basic: pl.DataFrame) -> None:
+    # numerator rows with in_numerator and the filter: u1, u5 (u4 is not in the numerator) = 2;
+    # denominator: every in_denominator row, the filter not applied = 4
+    r = cell(basic, "ratio", 2020, "national", "DK")
+    assert (r["numerator"], r["denominator"], r["value"]) == (2, 4, 50.0)
+    r82 = cell(basic, "ratio", 2020, "region", "82")
+    assert (r82["numerator"], r82["denominator"], r82["value"]) == (0, 1, 0.0)
 
 
 def test_rate_per_1000_poisson(basic: pl.DataFrame) -> None:

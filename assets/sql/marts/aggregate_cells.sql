@@ -53,6 +53,7 @@ select
     case when grouping(age_group) = 1 then 'all' else age_group end as age_group,
     count(*) as n_rows,
     count(*) filter (where in_den and in_filter) as den,
+    count(*) filter (where in_den) as den_all,
     count(*) filter (where in_den and in_num and in_filter) as num,
     count(*) filter (where in_num and in_filter) as num_rows,
     {{num_persons}} as num_persons,
