@@ -66,7 +66,7 @@ P5_EXPECTED = {
 # P6 in 2020: ISO 2020 has 53 weeks; numerator = at least 26 empty-or-SU weeks
 P6_SUPPORT = [
     {"pnr": p, "paragraf": "85", "maalgruppe": "sindslidelse", "start_dato": d("2018-01-01"), "slut_dato": None}
-    for p in ("free26", "free25", "su", "age64", "age65", "age18", "age17")
+    for p in ("free26", "free25", "su", "p6_age64", "p6_age65", "p6_age18", "p6_age17")
 ] + [
     {"pnr": "oneday", "paragraf": "107", "maalgruppe": "socialt_problem", "start_dato": d("2019-01-01"),
      "slut_dato": d("2020-01-01")},
@@ -82,8 +82,8 @@ P6_SUPPORT = [
 P6_PERSONS = [
     person(p, "1980-05-05") for p in ("free26", "free25", "su", "oneday", "lastday", "ended", "para99", "handicap")
 ] + [
-    person("age64", "1955-07-02"), person("age65", "1955-07-01"),  # age on 1 July 2020: 64 / 65
-    person("age18", "2002-07-01"), person("age17", "2002-07-02"),  # 18 / 17
+    person("p6_age64", "1955-07-02"), person("p6_age65", "1955-07-01"),  # age on 1 July 2020: 64 / 65
+    person("p6_age18", "2002-07-01"), person("p6_age17", "2002-07-02"),  # 18 / 17
 ]
 P6_WEEKS = (
     weeks("free26", 2020, range(1, 28))  # 27 benefit weeks -> 53 - 27 = 26 free
@@ -98,10 +98,10 @@ P6_EXPECTED = {
     "su": (True, True, None),
     "oneday": (True, True, None),
     "lastday": (True, True, None),
-    "age64": (True, True, None),
-    "age65": (False, False, "age_outside_range"),
-    "age18": (True, True, None),
-    "age17": (False, False, "age_outside_range"),
+    "p6_age64": (True, True, None),
+    "p6_age65": (False, False, "age_outside_range"),
+    "p6_age18": (True, True, None),
+    "p6_age17": (False, False, "age_outside_range"),
 }
 
 
@@ -136,8 +136,8 @@ def test_p6_year_outside_extract(world):
     reasons = {unit_id: r["exclusion_reason"] for (unit_id, _), r in rows.items()}
     # ages on 1 July 2022: age64/age65 are 66/67, the others 19-42
     assert reasons == {
-        "age64": "age_outside_range", "age65": "age_outside_range", "age17": "weeks_outside_extract",
-        "age18": "weeks_outside_extract", "free25": "weeks_outside_extract", "free26": "weeks_outside_extract",
+        "p6_age64": "age_outside_range", "p6_age65": "age_outside_range", "p6_age17": "weeks_outside_extract",
+        "p6_age18": "weeks_outside_extract", "free25": "weeks_outside_extract", "free26": "weeks_outside_extract",
         "lastday": "weeks_outside_extract", "su": "weeks_outside_extract",
     }
     assert not any(r["in_denominator"] for r in rows.values())

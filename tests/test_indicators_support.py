@@ -165,10 +165,12 @@ def run_units(con: duckdb.DuckDBPyConnection, indicator_id: str, years: list[int
         {"years": sorted(years)},
     )
     cols = [c[0] for c in cur.description]
+    fetched = cur.fetchall()
     out = {}
-    for r in cur.fetchall():
+    for r in fetched:
         row = dict(zip(cols, r, strict=True))
         out[(row["unit_id"], row["year"])] = row
+    assert len(out) == len(fetched), f"units.{indicator_id}: (unit_id, year) is not unique"
     return out
 
 
