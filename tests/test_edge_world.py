@@ -74,6 +74,9 @@ P4_ROWS: dict[str, tuple[tuple[int, ...], list[tuple]]] = {
     "p4_open_stay_chains_never_index": (ALL_YEARS, []),
     "p4_open_short_by_dataend_not_readm": (ALL_YEARS, [(2021, T, F, None, A)]),
     "p4_not_in_bef_age_unknown": (ALL_YEARS, [(2020, T, F, None, U)]),
+    "p4_last_contact_tie_latest_end": (ALL_YEARS, [(2019, T, F, None, A)]),
+    "p5_first_by_end_age17_not_replaced": (ALL_YEARS, [(2019, T, F, None, C), (2019, T, F, None, A)]),
+    "i1_open_somatic_admission_counts": (ALL_YEARS, [(2019, T, F, None, A)]),
     # a planned and an acute contact share the readmission stay's earliest start -> acute
     "p4_tie_at_earliest_start_acute_counts": (ALL_YEARS, [(2020, T, T, None, A), (2020, T, F, None, A)]),
     "p4_chain_latest_end_so_far": (ALL_YEARS, [(2020, T, F, None, A)]),
@@ -102,6 +105,7 @@ I1_ROWS = {
     # death 04-25 within 30 days of both discharges (04-01, 04-10), no acute somatic admission
     "i1_psych_readm_then_death": ((2020,), [(2020, F, F, DIED_30, A), (2020, F, F, DIED_30, A)]),
     "i1_somatic_on_death_date_counts": ((2020,), [(2020, T, T, None, A)]),
+    "i1_open_somatic_admission_counts": ((2019,), [(2019, T, T, None, A)]),
     # psychiatric readmissions are not I1 events; death 15 days after the first index
     "p4_readm_day30_counts": ((2020,), [(2020, T, F, None, A), (2020, T, F, None, A)]),
     "p4_readm_on_death_date_counts": ((2020,), [(2020, F, F, DIED_30, A), (2020, F, F, DIED_STAY, A)]),
@@ -115,6 +119,7 @@ I2_ROWS = {  # year, in_denominator, in_numerator
     "i2_psych_adm_from_2019_counts": ((2019, 2020), [(2019, T, F), (2020, T, T)]),
     "i2_somatic_started_2019_not": ((2019, 2020), [(2020, T, F)]),
     "i2_short_psych_stay_not_population": ((2020,), []),
+    "i1_open_somatic_admission_counts": ((2019, 2020), [(2019, T, T)]),
     "i2_open_psych_stay_population": ((2020, 2021), [(2020, T, F), (2021, T, T)]),
 }
 
@@ -145,6 +150,9 @@ P2_ROWS = {
     ]),
     "p2_measure_dec31_2019_not_2020": ((2019, 2020), [(2019, 3, "fastholdelse", T, None, T, A, 83)]),
     "p2_not_in_bef_unknown_age": ((2020,), [(2020, 1, "tvangsindlaeggelse", T, None, T, U, 84)]),
+    "p2_first_measure_voluntary_belt_then_adult": ((2019,), [
+        (2019, 3, "baelte", F, VOL_BELT, F, ANY, 84), (2019, 3, "fastholdelse", T, None, T, A, 84),
+    ]),
     "n2_belted_and_admitted": ((2020,), [(2020, 3, "baelte", T, None, T, A, 84)]),
     "n2_belted_not_admitted": ((2020,), [(2020, 3, "baelte", T, None, T, A, 85)]),
     "n2_voluntary_belt_only": ((2020,), [(2020, 3, "baelte", F, VOL_BELT, F, ANY, 84)]),
@@ -176,6 +184,7 @@ P5_ROWS = {  # year, in_denominator, in_numerator, exclusion_reason
     "p5_first_admission_by_end_only": ((2017,), [(2017, T, T, None)]),
     "p5_start_minus28_isoyear_2016_w52": ((2017,), [(2017, F, F, P5_BUSY)]),
     "p5_outside_extract_start": ((2016,), [(2016, F, F, P5_OUTSIDE)]),
+    "p5_first_by_end_age17_not_replaced": ((2019,), [(2019, F, F, P5_AGE)]),
     "p5_followup_week53_not_retained": ((2020,), [(2020, T, F, None)]),
     "p5_start_minus28_in_week53_not_employed": ((2021,), [(2021, F, F, P5_BUSY)]),
     "p5_followup_outside_extract_end": ((2021,), [(2021, F, F, P5_OUTSIDE)]),
@@ -224,6 +233,7 @@ N3_ROWS = {  # year, in_denominator, value (waiting days), exclusion_reason, age
     "n3_no_referral_date_not_unit": ((2021,), []),
     "n3_lpr2_earliest_planned_per_referral": ((2018,), [(2018, T, 9.0, None, A)]),
     "n3_lpr2_dup_in_lpr3_not_double": ((2018, 2019), [(2018, T, 14.0, None, A)]),
+    "n3_lpr2_earliest_planned_not_acute": ((2018,), [(2018, T, 11.0, None, A)]),
 }
 
 N4_ROWS = {  # year, in_denominator, in_numerator (met), value (days referral -> marker), age_group
@@ -306,6 +316,7 @@ P4_RESIDENCE_ROWS = {
     "p4_readm_day30_counts": ((2020,), [(2020, 101, 84), (2020, 101, 84)]),
     "p4_not_in_bef_age_unknown": ((2020,), [(2020, 147, 84)]),  # from the contact (no bef)
     "p4_no_contact_kom_residence_from_bef": ((2020,), [(2020, 461, 83)]),  # bef 2020, not bef 2019
+    "p4_last_contact_tie_latest_end": ((2019,), [(2019, 751, 82)]),
 }
 
 # (indicator id, columns, key column, expected rows per person / respondent)
@@ -403,11 +414,11 @@ NATIONAL_VALUES = [
     # P6 2020: 10 in the population (see P6_ROWS), 7 with >= 26 empty/SU weeks
     ("p6_serviceloven", "share", 2020, "all", 7, 10, 70.0),
     # N1 2019: 0 + 21 + 5 + 11 + 10 + 5 = 52 days over 6 admissions (noise markers are somatic);
-    # residents on 1 January 2019: the bef_2019 file has 165 rows (30 noise + 135 named persons,
+    # residents on 1 January 2019: the bef_2019 file has 170 rows (30 noise + 140 named persons,
     # checked against the world below)
     ("n1_faerdigbehandlingsdage", "days_total", 2019, "all", 52, 6, 52.0),
     ("n1_faerdigbehandlingsdage", "admissions_with_days", 2019, "all", 6, None, 6.0),
-    ("n1_faerdigbehandlingsdage", "days_per_1000", 2019, "all", 52, 165, 1000 * 52 / 165),
+    ("n1_faerdigbehandlingsdage", "days_per_1000", 2019, "all", 52, 170, 1000 * 52 / 170),
     # N3 2021: waits 10, 20, 0, 35, 14, 7, 14, 3 (negative left out) -> n = 8, sum 103,
     # mean 12.875; sorted 0 3 7 10 | 14 14 20 35 -> median (10 + 14) / 2 = 12
     ("n3_ventetid", "mean", 2021, "all", 103, 8, 12.875),
@@ -416,9 +427,9 @@ NATIONAL_VALUES = [
     # adults: 0 3 7 10 14 14 20 -> sum 68, n 7, median 10
     ("n3_ventetid", "mean", 2021, "adults", 68, 7, 68 / 7),
     ("n3_ventetid", "median", 2021, "adults", 68, 7, 10.0),
-    # N3 2018 (LPR2): 9 and 14 (the LPR3 'LPR2' copy is dropped) -> mean = median = 11.5
-    ("n3_ventetid", "mean", 2018, "all", 23, 2, 11.5),
-    ("n3_ventetid", "median", 2018, "all", 23, 2, 11.5),
+    # N3 2018 (LPR2): 9, 14 (the LPR3 'LPR2' copy is dropped), 11 -> sum 34, n 3, mean 34/3, median 11
+    ("n3_ventetid", "mean", 2018, "all", 34, 3, 34 / 3),
+    ("n3_ventetid", "median", 2018, "all", 34, 3, 11.0),
     # N4 2020: 7 units, met: day30_child18, day31_justified, two_markers = 3
     ("n4_udredningsret", "share", 2020, "all", 3, 7, 100 * 3 / 7),
     ("n4_udredningsret", "share", 2020, "children", 1, 1, 100.0),
@@ -497,9 +508,9 @@ def test_world_sanity() -> None:
     """Checks on the world itself (not the pipeline), backing the hand counts above."""
     w = build_world()
     bef2019 = w.rows[("bef", 2019)]
-    assert len(bef2019) == 165
+    assert len(bef2019) == 170
     assert sum(r["pnr"].startswith("noise_") for r in bef2019) == N_NOISE
-    assert len({r["pnr"] for r in bef2019}) == 165
+    assert len({r["pnr"] for r in bef2019}) == 170
     # every person id used as an expectation key exists in the world
     people = set(named_persons(w))
     for ind, _, key, by_person in UNIT_EXPECTATIONS:

@@ -399,6 +399,13 @@ def p4_persons(w: World) -> None:
     w.lpr3(p, "b", "2020-12-10 08:00", "2020-12-10 12:00", prio="ATA3")
     w.lpr3(p, "c", "2020-12-10 13:00", "2020-12-12 10:00")
 
+    # 2019 (a year whose national values are not asserted): two contacts share the latest start;
+    # the one with the latest end (kom 751) is the last contact -> residence 751, region 82.
+    p = "p4_last_contact_tie_latest_end"
+    w.person(p, 1, "1985-04-10", kom=101)
+    w.lpr3(p, "a", "2019-08-01 08:00", "2019-08-10 10:00", kom=751)
+    w.lpr3(p, "b", "2019-08-01 08:00", "2019-08-03 10:00", kom=147)
+
     # Not in bef at all -> counted in the total, age group unknown.
     p = "p4_not_in_bef_age_unknown"
     w.kom_of[p] = 147
@@ -463,6 +470,12 @@ def i1_i2_n2_persons(w: World) -> None:
     w.lpr3(p, "a", "2020-05-01 08:00", "2020-05-05 10:00")
     w.lpr3(p, "s", "2020-05-20 08:00", "2020-05-20 22:00", spec="intern medicin", adiag="DI219")
     w.death(p, "2020-05-20")
+
+    # 2019: an acute somatic contact still open at data end is an acute somatic admission -> I1 counts.
+    p = "i1_open_somatic_admission_counts"
+    w.person(p, 2, "1985-04-10")
+    w.lpr3(p, "a", "2019-06-01 08:00", "2019-06-05 10:00")
+    w.lpr3(p, "s", "2019-06-10 08:00", None, spec="intern medicin", adiag="DI500")
 
     # I2: a planned one-hour somatic outpatient visit (physical attendance) in 2020 -> numerator.
     p = "i2_somatic_outpatient_counts"
@@ -577,6 +590,13 @@ def p2_persons(w: World) -> None:
     w.person(p, 1, "1985-04-10")
     w.tvang(p, 2, "tvangsmedicinering", "2020-07-07 10:00", region=84)
     w.tvang(p, 3, "fastholdelse", "2020-08-08 10:00", region=82, end="2020-08-08 10:15")
+
+    # 2019: born 2001-06-01; the first measure in 2019 is a voluntary belt at 17, the first counted
+    # one (fastholdelse) is at 18 -> adult.
+    p = "p2_first_measure_voluntary_belt_then_adult"
+    w.person(p, 2, "2001-06-01")
+    w.tvang(p, 3, "baelte", "2019-05-01 10:00", begrundelse="frivillig", end="2019-05-01 11:00")
+    w.tvang(p, 3, "fastholdelse", "2019-07-01 10:00", end="2019-07-01 10:10")
 
     # Not in bef -> age unknown: counted in the total, in neither age group.
     p = "p2_not_in_bef_unknown_age"
@@ -712,6 +732,13 @@ def p5_persons(w: World) -> None:
     p = "p5_outside_extract_start"
     w.person(p, 1, "1985-09-17")
     w.lpr2(p, "2016-01-20 08", "2016-01-30 10")
+
+    # 2019: born 2001-03-01; the first admission by end starts at 17 -> the person's index is left
+    # out for age; the later admission (at 18) does not replace it.
+    p = "p5_first_by_end_age17_not_replaced"
+    w.person(p, 1, "2001-03-01")
+    w.lpr3(p, "a", "2019-02-01 08:00", "2019-02-10 10:00")
+    w.lpr3(p, "b", "2019-06-01 08:00", "2019-06-10 10:00")
 
     # Discharge 2020-07-01 + 182 = 2020-12-30, ISO week 2020-W53 (y_2053, coded) -> not retained.
     p = "p5_followup_week53_not_retained"
@@ -931,6 +958,13 @@ def n3_n4_persons(w: World) -> None:
     w.person(p, 2, "1980-06-06")
     w.lpr2(p, "2018-03-20 09", "2018-03-20 10", pattype="2", indm="2", hendto="2018-03-01")
     w.lpr2(p, "2018-03-10 09", "2018-03-10 10", pattype="2", indm="2", hendto="2018-03-01")
+
+    # LPR2: the earliest contact with the referral is acute, the earliest planned one is 11 days
+    # after the referral -> one unit, 11 days (LPR3 courses differ: an acute first contact means no unit).
+    p = "n3_lpr2_earliest_planned_not_acute"
+    w.person(p, 1, "1980-06-06")
+    w.lpr2(p, "2018-09-05 09", "2018-09-05 10", pattype="2", indm="1", hendto="2018-09-01")
+    w.lpr2(p, "2018-09-12 09", "2018-09-12 10", pattype="2", indm="2", hendto="2018-09-01")
 
     # LPR2 visit (14 days) repeated in the LPR3 2019 file marked 'LPR2' -> still one unit.
     p = "n3_lpr2_dup_in_lpr3_not_double"
