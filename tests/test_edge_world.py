@@ -419,6 +419,8 @@ NATIONAL_VALUES = [
     ("n1_faerdigbehandlingsdage", "days_total", 2019, "all", 52, 6, 52.0),
     ("n1_faerdigbehandlingsdage", "admissions_with_days", 2019, "all", 6, None, 6.0),
     ("n1_faerdigbehandlingsdage", "days_per_1000", 2019, "all", 52, 170, 1000 * 52 / 170),
+    # more than 10 days: 21 and 11 (not the 10) -> 2 of 6
+    ("n1_faerdigbehandlingsdage", "share_over_10_days", 2019, "all", 2, 6, 100 * 2 / 6),
     # N3 2021: waits 10, 20, 0, 35, 14, 7, 14, 3 (negative left out) -> n = 8, sum 103,
     # mean 12.875; sorted 0 3 7 10 | 14 14 20 35 -> median (10 + 14) / 2 = 12
     ("n3_ventetid", "mean", 2021, "all", 103, 8, 12.875),
@@ -530,6 +532,18 @@ def test_nothing_quarantined(con: duckdb.DuckDBPyConnection) -> None:
             reasons = con.execute(f'select _reasons, count(*) from quarantine."{t}" group by 1').fetchall()
             bad[t] = reasons
     assert not bad
+
+
+def test_every_row_staged(con: duckdb.DuckDBPyConnection) -> None:
+    """Each register file of the world is staged completely (rows per register and file year as written)."""
+    w = build_world()
+    expected = {(reg, year): len(rows) for (reg, year), rows in w.rows.items() if rows}
+    expected[("dream", None)] = len(w.dream_rows)
+    got = {}
+    for reg in {reg for reg, _ in expected}:
+        for year, n in con.execute(f"select _year, count(*) from staging.{reg} group by 1").fetchall():
+            got[(reg, year)] = n
+    assert got == expected
 
 
 def _matches(actual: list[tuple], expected: list[tuple]) -> bool:
