@@ -33,7 +33,9 @@ def _measures(w: World, adm: pl.DataFrame, rows: np.ndarray, tvangstype: np.ndar
     _, y1 = year_bounds(year)
     a_start = adm["start"].to_numpy()[rows]
     a_end = adm["end"].to_numpy()[rows]
-    limit = np.minimum(np.where(a_end >= 0, a_end, 2**60), np.minimum(y1 * 1440 - 1, a_start + 14 * 1440))
+    # LPR2 keeps whole hours only: stay inside the admission as the register shows it
+    shown_end = np.where(a_end >= 0, a_end // 60 * 60 - 1, 2**60)
+    limit = np.maximum(np.minimum(shown_end, np.minimum(y1 * 1440 - 1, a_start + 14 * 1440)), a_start)
     offset = (w.rng.random(len(rows)) * np.maximum(limit - a_start, 1)).astype(np.int64)
     start = a_start + (w.rng.integers(0, 60, len(rows)) if at_start else offset)
     start = np.minimum(start, limit)

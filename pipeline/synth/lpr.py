@@ -369,10 +369,13 @@ def generate_year(w: World, year: int, present: np.ndarray | None = None) -> Yea
         pend = w.pending.filter(pl.col("start") < pl.Series(exit_minute(w, w.pending["pid"].to_numpy())))
     else:
         pend = pl.DataFrame(schema={"pid": pl.Int64, "start": pl.Int64, "acute": pl.Boolean})
+    later = pend.filter(pl.col("start") >= y1 * 1440)  # a long gap can skip a whole year
+    pend = pend.filter(pl.col("start") < y1 * 1440)
     cand = np.setdiff1d(treated, pend["pid"].to_numpy())
     aw = np.asarray(p["classes"]["admission_weight"])[w.pop.klass[cand]]
     aw = aw * np.where(age_years(w.pop.birth[cand], np.full(len(cand), y0 + 182)) < pp["child_age"], 0.35, 1.0)
-    starters = cand[weighted_sample(rng, aw, w.count(pp["chains_started"], year))]
+    boost = pp["first_year_boost"] if year == min(w.years) else 1.0
+    starters = cand[weighted_sample(rng, aw, w.count(pp["chains_started"], year) * boost)]
     lo, hi = _presence(w, starters, year)
     s_start = _uniform_days(w, lo, hi) * 1440 + rng.integers(0, 1440, len(starters))
     ok = s_start < exit_minute(w, starters)
@@ -380,7 +383,8 @@ def generate_year(w: World, year: int, present: np.ndarray | None = None) -> Yea
     pid0 = np.concatenate([pend["pid"].to_numpy(), starters]).astype(np.int64)
     start0 = np.concatenate([pend["start"].to_numpy(), s_start]).astype(np.int64)
     acute0 = np.concatenate([pend["acute"].to_numpy(), rng.random(len(starters)) < pp["first_acute"]])
-    adm_raw, w.pending = _run_chains(w, year, pid0, start0, acute0)
+    adm_raw, pending = _run_chains(w, year, pid0, start0, acute0)
+    w.pending = pl.concat([p for p in (later, pending) if p is not None and p.height] or [later])
     adm_contacts, ready_markers, admissions = _admission_contacts(w, year, adm_raw)
     admitted = np.unique(adm_raw["pid"].to_numpy())
     out_contacts, udr_markers = _outpatient(w, year, treated, admitted)

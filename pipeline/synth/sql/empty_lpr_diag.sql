@@ -1,0 +1,1 @@
+create table lpr_diag (recnum varchar, c_diag varchar, c_diagtype varchar);
