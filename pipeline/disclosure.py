@@ -152,7 +152,7 @@ def primary_cells(counts: np.ndarray, threshold: int) -> np.ndarray:
     return small.any(axis=1)
 
 
-def exposed_cells(matrix: np.ndarray, hidden: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+def exposed_cells(matrix: np.ndarray, hidden: np.ndarray, tol: float = 1e-10) -> np.ndarray:
     """Hidden cells whose value follows from the totals, given every visible cell.
 
     With the visible cells known, the totals are linear equations in the hidden ones; a hidden cell
@@ -167,12 +167,37 @@ def exposed_cells(matrix: np.ndarray, hidden: np.ndarray, tol: float = 1e-9) -> 
     a = a[np.abs(a).sum(axis=1) > 0]
     if a.shape[0] == 0:
         return out
-    _, s, vt = np.linalg.svd(a, full_matrices=True)
-    rank = int((s > tol * max(a.shape) * (s[0] if s.size else 1.0)).sum())
-    null = vt[rank:]  # rows span the null space
-    determined = np.linalg.norm(null, axis=0) < 1e-7 if null.shape[0] else np.ones(cols.size, dtype=bool)
-    out[cols[determined]] = True
+    for comp in _components(a):
+        sub = a[:, comp]
+        sub = sub[np.abs(sub).sum(axis=1) > 0]
+        # the eigenvectors of AᵀA with non-zero eigenvalues span the row space of A; e_i lies in it
+        # iff its projection onto them has length 1 (eigh of the small Gram matrix is much cheaper
+        # than an SVD, and the entries are small integers, so squaring the condition number is safe)
+        w, v = np.linalg.eigh(sub.T @ sub)
+        span = v[:, w > tol * max(float(w.max()), 1.0) * sub.shape[1]]
+        determined = (span**2).sum(axis=1) > 1 - 1e-6
+        out[cols[comp[determined]]] = True
     return out
+
+
+def _components(a: np.ndarray) -> list[np.ndarray]:
+    """Groups of columns linked through shared rows (independent blocks of the equation system)."""
+    parent = list(range(a.shape[1]))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for row in a:
+        nz = np.flatnonzero(row)
+        for j in nz[1:]:
+            ri, rj = find(int(nz[0])), find(int(j))
+            if ri != rj:
+                parent[rj] = ri
+    roots = np.array([find(i) for i in range(a.shape[1])])
+    return [np.flatnonzero(roots == r) for r in np.unique(roots)]
 
 
 def _pick_secondary(eq: Equations, eq_ids: Sequence[int], hidden: np.ndarray, usable: np.ndarray, size: np.ndarray) -> int | None:

@@ -1,0 +1,44 @@
+"""Export assets: the disclosure-controlled status report per year (`status_report`).
+
+What belongs here: the Dagster wiring only. The report itself (reading the marts, disclosure
+control, workbook, CSV, figures, HTML) is `pipeline.report.write_status_report`, also behind
+`pipeline report --year YYYY`.
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
+from pipeline.report import write_status_report
+from pipeline.resources import SettingsResource
+
+
+@dg.asset(
+    group_name="exports",
+    partitions_def=YEARS,
+    backfill_policy=SINGLE_RUN,
+    deps=["indicator_values", "target_progress"],
+    # only reads the warehouse, but the resource opens it for writing: share the writers' pool so it
+    # never collides with another process holding the file
+    pool="warehouse",
+    description="Status report per year: suppressed XLSX/CSV tables, figures and an HTML page under <exports>/<year>/",
+)
+def status_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: SettingsResource) -> None:
+    written: dict[str, int] = {}
+    hidden = 0
+    synthetic = False
+    with duckdb.get_connection() as con:
+        for year in partition_years(context):
+            result = write_status_report(con, year, settings.exports_path, settings.raw_path, settings.marts_path)
+            written[str(year)] = len(result.figure_files)
+            hidden += result.hidden_cells
+            synthetic = synthetic or result.synthetic
+            context.log.info(f"status report {year}: {result.rows} rows, {result.hidden_cells} hidden, "
+                             f"{len(result.figure_files)} figure files")
+    context.add_output_metadata({
+        "years": len(written),
+        "figure_files": sum(written.values()),
+        "hidden_rows": hidden,
+        "synthetic": synthetic,
+        "folder": str(settings.exports_path),
+    })
