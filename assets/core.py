@@ -20,43 +20,42 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from pipeline.contract import LINEAGE_COLUMNS
+from pipeline.contract import register as contract_register
 from pipeline.db import run_sql, run_sql_file, table_exists
 from pipeline.resources import SettingsResource
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "core"
 
-# The staging columns the core model reads, per register, typed as the contract says (lineage
-# columns included where used). Identifiers only; no value is ever formatted into SQL.
-SOURCE_COLUMNS: dict[str, dict[str, str]] = {
-    "bef": {"pnr": "VARCHAR", "koen": "INTEGER", "foed_dag": "DATE", "kom": "INTEGER",
-            "_year": "INTEGER", "_source_row": "BIGINT"},
-    "dod": {"pnr": "VARCHAR", "doddato": "DATE", "c_dodsaarsag": "VARCHAR", "_source_row": "BIGINT"},
-    "lpr_adm": {"recnum": "VARCHAR", "pnr": "VARCHAR", "c_spec": "VARCHAR", "c_indm": "VARCHAR",
-                "d_hendto": "DATE", "d_inddto": "DATE", "v_indtime": "INTEGER", "d_uddto": "DATE",
-                "v_udtime": "INTEGER", "c_adiag": "VARCHAR", "c_kom": "INTEGER", "_year": "INTEGER"},
-    "lpr_diag": {"recnum": "VARCHAR", "c_diag": "VARCHAR", "c_diagtype": "VARCHAR"},
-    "lpr_markoer": {"recnum": "VARCHAR", "markoer": "VARCHAR", "d_markoer": "DATE"},
-    "lpr_f_kontakter": {"dw_ek_kontakt": "VARCHAR", "dw_ek_forloeb": "VARCHAR", "cpr": "VARCHAR",
-                        "dato_start": "DATE", "tidspunkt_start": "TIME", "dato_slut": "DATE",
-                        "tidspunkt_slut": "TIME", "dato_henvisning": "DATE", "kontakttype": "VARCHAR",
-                        "prioritet": "VARCHAR", "hovedspeciale_ans": "VARCHAR", "region_ans": "INTEGER",
-                        "aktionsdiagnose": "VARCHAR", "lprindberetningssystem": "VARCHAR",
-                        "kom": "INTEGER", "_year": "INTEGER"},
-    "lpr_f_diagnoser": {"dw_ek_kontakt": "VARCHAR", "diagnosekode": "VARCHAR", "diagnosetype": "VARCHAR",
-                        "senere_afkraeftet": "VARCHAR"},
-    "lpr_f_forloebsmarkoerer": {"dw_ek_forloeb": "VARCHAR", "markoer": "VARCHAR", "dato_markoer": "DATE"},
-    "tvang": {"pnr": "VARCHAR", "skema": "INTEGER", "tvangstype": "VARCHAR", "begrundelse": "VARCHAR",
-              "start_dato": "DATE", "start_tid": "TIME", "slut_dato": "DATE", "slut_tid": "TIME",
-              "behandlingsomraade": "VARCHAR", "region": "INTEGER", "_year": "INTEGER"},
-    "sundhedsprofil": {"respondent_id": "VARCHAR", "pnr": "VARCHAR", "alder": "INTEGER", "koen": "INTEGER",
-                       "kom": "INTEGER", "mcs": "DOUBLE", "vaegt": "DOUBLE", "_year": "INTEGER"},
-    "sociale_indsatser": {"pnr": "VARCHAR", "paragraf": "VARCHAR", "maalgruppe": "VARCHAR",
-                          "start_dato": "DATE", "slut_dato": "DATE"},
-    "uddannelse": {"pnr": "VARCHAR", "hfaudd_niveau": "VARCHAR", "_year": "INTEGER"},
-    "lup_psykiatri": {"respondent_id": "VARCHAR", "region": "INTEGER", "maalgruppe": "VARCHAR",
-                      "tilfredshed": "INTEGER", "inddragelse": "INTEGER", "_year": "INTEGER"},
-    "dream": {"pnr": "VARCHAR"},  # plus the week columns y_YYWW, read by dream_weeks_unpivot.sql
+# The staging columns the core model reads, per register (lineage columns included where used). Their
+# types come from the register contract (pipeline/contract.py), the one place staging types are set.
+SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "bef": ("pnr", "koen", "foed_dag", "kom", "_year", "_source_row"),
+    "dod": ("pnr", "doddato", "c_dodsaarsag", "_source_row"),
+    "lpr_adm": ("recnum", "pnr", "c_spec", "c_indm", "d_hendto", "d_inddto", "v_indtime", "d_uddto",
+                "v_udtime", "c_adiag", "c_kom", "_year"),
+    "lpr_diag": ("recnum", "c_diag", "c_diagtype"),
+    "lpr_markoer": ("recnum", "markoer", "d_markoer"),
+    "lpr_f_kontakter": ("dw_ek_kontakt", "dw_ek_forloeb", "cpr", "dato_start", "tidspunkt_start", "dato_slut",
+                        "tidspunkt_slut", "dato_henvisning", "kontakttype", "prioritet", "hovedspeciale_ans",
+                        "region_ans", "aktionsdiagnose", "lprindberetningssystem", "kom", "_year"),
+    "lpr_f_diagnoser": ("dw_ek_kontakt", "diagnosekode", "diagnosetype", "senere_afkraeftet"),
+    "lpr_f_forloebsmarkoerer": ("dw_ek_forloeb", "markoer", "dato_markoer"),
+    "tvang": ("pnr", "skema", "tvangstype", "begrundelse", "start_dato", "start_tid", "slut_dato", "slut_tid",
+              "behandlingsomraade", "region", "_year"),
+    "sundhedsprofil": ("respondent_id", "pnr", "alder", "koen", "kom", "mcs", "vaegt", "_year"),
+    "sociale_indsatser": ("pnr", "paragraf", "maalgruppe", "start_dato", "slut_dato"),
+    "uddannelse": ("pnr", "hfaudd_niveau", "_year"),
+    "lup_psykiatri": ("respondent_id", "region", "maalgruppe", "tilfredshed", "inddragelse", "_year"),
+    "dream": ("pnr",),  # plus the week columns y_YYWW, read by dream_weeks_unpivot.sql
 }
+
+
+def source_types(register: str) -> dict[str, str]:
+    """Column -> staging (DuckDB) type of the columns the core model reads from `register`."""
+    spec = contract_register(register)
+    return {c: LINEAGE_COLUMNS[c] if c in LINEAGE_COLUMNS else spec.column(c).staging_type
+            for c in SOURCE_COLUMNS[register]}
 
 
 @dataclass(frozen=True)
@@ -102,7 +101,7 @@ def _source_view_sql(con: duckdb.DuckDBPyConnection, register: str) -> tuple[str
     A present table must carry every column the core model reads (a clear error otherwise); an
     absent one gives an empty relation with the same typed columns.
     """
-    cols = SOURCE_COLUMNS[register]
+    cols = source_types(register)
     if table_exists(con, "staging", register):
         present = {
             r[0]
