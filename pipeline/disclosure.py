@@ -48,6 +48,8 @@ GEO_COLUMNS = {
     "sundhedsraad": "sundhedsraad_code",
     "kom": "kom",
 }
+# Value flags that describe the size of a cell (set by the aggregator): dropped from hidden rows.
+SIZE_FLAGS = ("small_denominator",)
 # Units whose value is itself a count of persons or events.
 COUNT_UNITS = ("count", "persons")
 NATIONAL = "national"
@@ -291,4 +293,12 @@ def suppress_small_cells(
     out = out.with_columns(
         [pl.when(hide).then(None).otherwise(pl.col(c)).alias(c) for c in HIDDEN_COLUMNS if c in values.columns]
     )
+    if "flags" in values.columns:  # a size flag on a hidden row would bound the hidden count
+        kept = pl.col("flags").str.split(",").list.eval(pl.element().filter(~pl.element().str.strip_chars().is_in(SIZE_FLAGS)))
+        out = out.with_columns(
+            pl.when(hide & pl.col("flags").is_not_null())
+            .then(pl.when(kept.list.len() > 0).then(kept.list.join(",")))
+            .otherwise(pl.col("flags"))
+            .alias("flags")
+        )
     return out.select([*values.columns, "suppressed"])

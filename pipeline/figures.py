@@ -26,7 +26,8 @@ def save_figure(fig: plt.Figure, base: Path, footer: str | None = None) -> list[
     """Write `base`.png and `base`.svg and close the figure (also when saving fails)."""
     try:
         if footer:
-            fig.text(0.01, 0.005, footer, fontsize=6.5, color="0.35", ha="left", va="bottom")
+            # below the axes (negative y): the tight bounding box grows to include it
+            fig.text(0.01, -0.02, footer, fontsize=6.5, color="0.35", ha="left", va="top")
         base.parent.mkdir(parents=True, exist_ok=True)
         paths = [base.with_suffix(".png"), base.with_suffix(".svg")]
         fig.savefig(paths[0], dpi=110, bbox_inches="tight")
@@ -94,6 +95,7 @@ def _region_panel(ax: plt.Axes, rows: pl.DataFrame, heading: str, unit: str) -> 
         err = [[v - a], [b - v]] if a is not None and b is not None else None
         ax.errorbar([v], [y], xerr=err, fmt="o", color="tab:blue", capsize=3)
     ax.set_yticks(ypos, names, fontsize=8)
+    ax.invert_yaxis()  # first code on top, read like a table
     ax.set_title(heading, fontsize=9)
     ax.set_xlabel(unit)
     ax.grid(axis="x", alpha=0.3)
@@ -131,7 +133,8 @@ def funnel_figure(
     fig, ax = plt.subplots(figsize=(7, 4.5))
     p = national / scale
     n_max = max([float(x) for x in shown.get_column("denominator").to_list()] + [10.0]) * 1.1
-    grid = [1 + (n_max - 1) * i / 200 for i in range(201)]
+    n_min = 5.0  # below the disclosure threshold nothing is shown anyway
+    grid = [n_min + (n_max - n_min) * i / 200 for i in range(201)]
     for z, label in FUNNEL_LIMITS:
         bounds = [funnel_limits(p, n, z) for n in grid]
         style = "--" if z < 3 else ":"

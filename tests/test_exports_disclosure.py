@@ -159,3 +159,13 @@ def test_tables_are_independent_and_keep_row_order():
     out = suppress_small_cells(pl.concat([b, a, b.with_columns(pl.lit(2024).alias("year"))]))
     assert out.get_column("measure").to_list() == ["b", "a", "b"]
     assert out.get_column("suppressed").to_list() == [None, "primary", None]
+
+
+def test_size_flags_are_dropped_from_hidden_rows_only():
+    t = table([("national", "DK", "all", "all", 30, None, 30.0), ("region", "81", "all", "all", 3, None, 3.0),
+               ("region", "82", "all", "all", 12, None, 12.0), ("region", "83", "all", "all", 15, None, 15.0)])
+    t = t.with_columns(pl.Series("flags", ["lpr3_break", "small_denominator,lpr3_break", "small_denominator",
+                                           "small_denominator"]))
+    out = suppress_small_cells(t)
+    assert out.get_column("suppressed").to_list() == [None, "primary", "secondary", None]
+    assert out.get_column("flags").to_list() == ["lpr3_break", "lpr3_break", None, "small_denominator"]
