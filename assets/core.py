@@ -212,3 +212,26 @@ def _make_asset(table: CoreTable) -> dg.AssetsDefinition:
 
 
 core_assets = [_make_asset(t) for t in CORE_TABLES]
+
+
+@dg.asset_check(asset="contacts", description="Contact ids are unique (a duplicate would count twice in stays)")
+def contacts_unique_ids(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        contacts, duplicates = run_sql_file(con, SQL_DIR / "check_contacts_unique.sql")[0]
+    return dg.AssetCheckResult(
+        passed=duplicates == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"contacts": int(contacts), "duplicate_ids": int(duplicates)},
+    )
+
+
+@dg.asset_check(asset="stays", blocking=True,
+                description="Every physical-attendance contact is in exactly one stay; n_contacts is right")
+def stays_cover_contacts(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        physical, members, several, wrong_n = run_sql_file(con, SQL_DIR / "check_stays_cover_contacts.sql")[0]
+    return dg.AssetCheckResult(
+        passed=physical == members and several == 0 and wrong_n == 0,
+        metadata={"physical_contacts": int(physical), "stay_members": int(members),
+                  "contacts_in_several_stays": int(several), "stays_with_wrong_n_contacts": int(wrong_n)},
+    )

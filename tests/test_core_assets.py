@@ -37,8 +37,11 @@ def test_core_assets_materialise_with_settings_data_end(tmp_path: Path):
     con.close()
 
     defs_assets = dg.load_assets_from_modules([core, reference])
-    result = dg.materialize(defs_assets, resources=_resources(tmp_path, warehouse, "2018-12-31"))
+    checks = dg.load_asset_checks_from_modules([core, reference])
+    result = dg.materialize([*defs_assets, *checks], resources=_resources(tmp_path, warehouse, "2018-12-31"))
     assert result.success
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations == {"contacts_unique_ids": True, "stays_cover_contacts": True}
     keys = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert keys == {t.name for t in core.CORE_TABLES} | {"geography", "codes"}
 
@@ -57,3 +60,14 @@ def test_core_assets_declare_pool_and_upstream_keys():
     assert {k.to_user_string() for k in by_key["stays"].dependency_keys} == {"contacts", "residence", "data_end"}
     assert all(a.partitions_def is None for a in core.core_assets)
     assert all(a.op.pool == "warehouse" for a in core.core_assets)
+
+
+def test_stays_check_fails_when_a_contact_is_in_two_stays(tmp_path: Path):
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    reference.load_codes(con)
+    core.build_core(con)
+    con.execute("insert into core.stay_contacts values (1, 'L2:x'), (2, 'L2:x')")
+    physical, members, several, wrong_n = con.execute(
+        (core.SQL_DIR / "check_stays_cover_contacts.sql").read_text()).fetchone()
+    assert (physical, members, several, wrong_n) == (0, 2, 1, 0)
+    con.close()
