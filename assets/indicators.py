@@ -26,6 +26,9 @@ from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "indicators"
 MACROS_SQL = SQL_DIR / "_macros.sql"
+# meta.unit_years: one row per indicator and year computed, also when the year has no unit at all, so
+# "computed, zero units" and "never computed" differ downstream (completeness checks, zero values).
+UNIT_YEARS_SQL = SQL_DIR / "_unit_years.sql"
 
 # Indicators that share one definition with a parameter telling them apart (P4/I1 differ only in the
 # domain of the readmission; N5/N6 only in the question). Every other indicator has `<id>.sql`.
@@ -109,6 +112,7 @@ def write_units(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, years: Iter
                 _check_shape(con, table)
             run_sql(con, f"delete from units.{table} where year between $year_from and $year_to", params)
             run_sql(con, f"insert into units.{table} by name select * from _units_new")
+            run_sql_file(con, UNIT_YEARS_SQL, {**params, "indicator_id": spec.id})
         run_sql(con, "drop table if exists _units_new")
         con.execute("commit")
     except Exception:

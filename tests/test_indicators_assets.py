@@ -73,6 +73,17 @@ def test_range_run_writes_years_and_counts(warehouse):
     assert _years(warehouse) == [(2019, 2), (2020, 1), (2021, 1)]
 
 
+def test_unit_years_record_computed_years_with_zero_units(warehouse):
+    assert _materialize(warehouse, "2019", "2022").success
+    with duckdb.connect(str(warehouse)) as con:
+        got = con.execute(
+            "select year, units, denominator, numerator from meta.unit_years "
+            "where indicator_id = 'p4_genindlaeggelse' order by year"
+        ).fetchall()
+    # 2022 was computed and has no unit: recorded with zeros, unlike a year never computed
+    assert got == [(2019, 2, 2, 1), (2020, 1, 1, 0), (2021, 1, 0, 0), (2022, 0, 0, 0)]
+
+
 def _years(path) -> list[tuple]:
     with duckdb.connect(str(path)) as con:
         return con.execute("select year, count(*) from units.p4_genindlaeggelse group by 1 order by 1").fetchall()
