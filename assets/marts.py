@@ -119,12 +119,17 @@ def compute_indicator_values(
     run_id: str,
     cat_version: str,
     log: Any = None,
+    computed_years: dict[str, set[int]] | None = None,
 ) -> pl.DataFrame:
-    """All value rows of every catalogue indicator for `years`, with provenance columns."""
+    """All value rows of every catalogue indicator for `years`, with provenance columns.
+
+    `computed_years`: per indicator id, the years its unit asset has materialised (see aggregate_indicator).
+    """
     frames = []
+    computed_years = computed_years or {}
     for spec in catalogue.values():
         try:
-            frames.append(aggregate_indicator(con, spec, years))
+            frames.append(aggregate_indicator(con, spec, years, computed_years.get(spec.id, set())))
         except UnitTableMissing as exc:  # the completeness check names the missing (indicator, year)s
             if log is not None:
                 log.warning(str(exc))
@@ -632,10 +637,16 @@ def indicator_values(context: dg.AssetExecutionContext, duckdb: DuckDBResource, 
     years = partition_years(context)
     catalogue = load_catalogue()
     cat_version = catalogue_version()
+    # Years each indicator asset has materialised: a year computed with no unit at all still gets (zero) cells.
+    computed = {
+        spec.id: {int(k) for k in context.instance.get_materialized_partitions(dg.AssetKey(spec.id)) if k.isdigit()}
+        for spec in catalogue.values()
+    }
     with duckdb.get_connection() as con:
         df = compute_indicator_values(
-            con, catalogue, years, run_id=context.run_id, cat_version=cat_version, log=context.log
-        )
+            con, catalogue, years, run_id=context.run_id, cat_version=cat_version, log=context.log,
+            computed_years=computed,
+        )  # fmt: skip
         problems = validate_values(df, catalogue, years)
         if problems:  # nothing written: the previous marts stay in place
             raise dg.Failure(description="indicator values not published: " + "; ".join(problems))

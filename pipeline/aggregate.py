@@ -390,6 +390,7 @@ def aggregate_measure(
     columns: set[str] | None = None,
     residents: pl.DataFrame | None = None,
     tokens: list[str] | None = None,
+    empty_years: list[int] | None = None,
 ) -> pl.DataFrame:
     """Value rows of one measure for the given years (only years with unit rows appear)."""
     schema, table = _table_parts(spec)
@@ -410,6 +411,8 @@ def aggregate_measure(
         std_value=pl.lit(None, dtype=pl.Float64()),
     )
     n_den = v["n_den"]
+    if empty_years:
+        extra.append(pl.when(pl.col("year").is_in(empty_years)).then(pl.lit("no_units")))
     if measure.kind == "per_1000_residents":
         if residents is None:
             c = c.with_columns(residents=pl.lit(None, dtype=pl.Float64()))
@@ -443,8 +446,19 @@ def aggregate_measure(
     ).select([pl.col(k).cast(t) for k, t in VALUE_SCHEMA.items()])
 
 
-def aggregate_indicator(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, years: Iterable[int]) -> pl.DataFrame:
-    """Value rows of every measure of one catalogue entry, for the given years where it is defined."""
+def aggregate_indicator(
+    con: duckdb.DuckDBPyConnection,
+    spec: IndicatorSpec,
+    years: Iterable[int],
+    computed_years: Iterable[int] = (),
+) -> pl.DataFrame:
+    """Value rows of every measure of one catalogue entry, for the given years where it is defined.
+
+    A year appears when the unit table has rows for it, or when it is in `computed_years` (the years
+    the indicator asset has materialised): an indicator computed for a year with no unit at all (e.g.
+    N8's first year, whose look-back lies before the data) gets zero cells flagged `no_units`, while a
+    year never computed stays absent so the completeness check catches it.
+    """
     schema, table = _table_parts(spec)
     if not table_exists(con, schema, table):
         raise UnitTableMissing(f"{spec.unit_table} does not exist (indicator {spec.code} {spec.id})")
@@ -455,7 +469,9 @@ def aggregate_indicator(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, yea
         f"select distinct year from {_quote(schema)}.{_quote(table)} where year in (select unnest($y))",
         {"y": wanted},
     ).fetchall()
-    present_years = sorted(int(r[0]) for r in present)
+    with_units = {int(r[0]) for r in present}
+    present_years = sorted(with_units | (set(computed_years) & set(wanted)))
+    empty_years = sorted(set(present_years) - with_units)
     if not present_years:
         return pl.DataFrame(schema=VALUE_SCHEMA)
     columns = _columns(con, schema, table)
@@ -464,7 +480,9 @@ def aggregate_indicator(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, yea
         residents = _residents(con, spec, present_years)
     tokens = _flag_tokens(con, spec, present_years)
     frames = [
-        aggregate_measure(con, spec, m, present_years, columns=columns, residents=residents, tokens=tokens)
+        aggregate_measure(
+            con, spec, m, present_years, columns=columns, residents=residents, tokens=tokens, empty_years=empty_years
+        )
         for m in spec.measures
     ]
     return pl.concat(frames, how="vertical").sort(["measure", *CELL_KEYS])

@@ -304,4 +304,11 @@ def test_missing_table_and_undefined_years(tmp_path: Path) -> None:
     add_units(con, "t_years", BASIC)
     df = aggregate_indicator(con, spec_of("t_years", MEASURES[:1], years_defined=[2021]), [2020, 2021])
     assert df["year"].unique().to_list() == [2021]
+    # a year the indicator asset computed without any unit gets zero cells flagged no_units;
+    # a year it never computed stays absent
+    df = aggregate_indicator(con, spec_of("t_years", MEASURES[:1]), [2019, 2020, 2022], computed_years=[2019])
+    assert sorted(df["year"].unique().to_list()) == [2019, 2020]
+    empty = cell(df, "share", 2019, "national", "DK")
+    assert (empty["numerator"], empty["denominator"], empty["value"]) == (0, 0, None)
+    assert empty["flags"] == "no_units,small_denominator"
     assert not any(math.isnan(v) for v in df["value"].drop_nulls().to_list())
