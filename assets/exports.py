@@ -9,7 +9,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
-from pipeline.report import write_status_report
+from pipeline.report import write_status_reports
 from pipeline.resources import SettingsResource
 
 
@@ -28,8 +28,9 @@ def status_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource, set
     hidden = 0
     synthetic = False
     with duckdb.get_connection() as con:
-        for year in partition_years(context):
-            result = write_status_report(con, year, settings.exports_path, settings.raw_path, settings.marts_path)
+        results = write_status_reports(con, partition_years(context), settings.exports_path, settings.raw_path,
+                                       settings.marts_path)
+        for year, result in zip(partition_years(context), results, strict=True):
             written[str(year)] = len(result.figure_files)
             hidden += result.hidden_cells
             synthetic = synthetic or result.synthetic

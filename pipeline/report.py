@@ -205,9 +205,10 @@ def suppress_progress(progress: pl.DataFrame, suppressed: pl.DataFrame) -> pl.Da
     def hidden_at(year_col: str, alias: str) -> pl.DataFrame:
         return p.select("_row", "indicator_id", "measure", "age_group", pl.col(year_col).cast(pl.Int64).alias("year")).join(
             cells, on=["indicator_id", "measure", "age_group", "year"], how="left"
-        ).select("_row", pl.col("_hidden").fill_null(False).alias(alias))
+        ).select("_row", (pl.col("_hidden").fill_null(True) & pl.col("year").is_not_null()).alias(alias))
 
-    # the projection is a linear fit over the last five years: one hidden input could be solved back
+    # the projection is a linear fit over the last five years: one hidden input could be solved back;
+    # a year missing from the table counts as hidden (it may lie beyond the report year)
     window = p.select("_row", "indicator_id", "measure", "age_group", pl.col("latest_year").cast(pl.Int64).alias("_ly")).join(
         cells, on=["indicator_id", "measure", "age_group"], how="left"
     ).filter((pl.col("year") > pl.col("_ly") - 5) & (pl.col("year") <= pl.col("_ly"))).group_by("_row").agg(
@@ -216,7 +217,8 @@ def suppress_progress(progress: pl.DataFrame, suppressed: pl.DataFrame) -> pl.Da
         p.join(hidden_at("latest_year", "hidden_latest"), on="_row", how="left")
         .join(hidden_at("baseline_year", "hidden_baseline"), on="_row", how="left")
         .join(window, on="_row", how="left")
-        .with_columns(pl.col("hidden_latest", "hidden_baseline", "hidden_projection").fill_null(False))
+        .with_columns(pl.col("hidden_latest", "hidden_baseline").fill_null(False), pl.col("hidden_projection").fill_null(True))
+        .with_columns(pl.col("hidden_projection") | pl.col("hidden_latest"))
     )
     return out.with_columns(
         [pl.when(pl.col(flag)).then(None).otherwise(pl.col(c)).alias(c) for c, flag in PROGRESS_MASKS.items()
@@ -372,18 +374,43 @@ def write_status_report(
     commit: str | None = None,
 ) -> ReportResult:
     """Write `<exports_dir>/<year>/` (workbook, CSV, figures, HTML) and return what was written."""
+    return write_status_reports(con, [year], exports_dir, raw_dir, marts_dir, catalogue, threshold, commit)[0]
+
+
+def write_status_reports(
+    con: duckdb.DuckDBPyConnection,
+    years: Sequence[int],
+    exports_dir: Path,
+    raw_dir: Path | None = None,
+    marts_dir: Path | None = None,
+    catalogue: Mapping[str, Any] | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    commit: str | None = None,
+) -> list[ReportResult]:
+    """The reports of several years from one suppression pass (tables are suppressed independently,
+    so suppressing up to the last year once gives every year exactly what it would get alone)."""
     if catalogue is None:
         from pipeline.catalogue import load_catalogue  # the catalogue is optional for tests
 
         catalogue = load_catalogue()
-    values, progress, geography = load_inputs(con, year, marts_dir)
-    if values.filter(pl.col("year") == year).is_empty():
-        raise ValueError(f"the marts have no indicator values for {year}")
+    values, progress, geography = load_inputs(con, max(years), marts_dir)
+    present = set(values.get_column("year").unique().to_list())
+    missing = sorted(set(years) - present)
+    if missing:
+        raise ValueError(f"the marts have no indicator values for {', '.join(map(str, missing))}")
     suppressed = with_area(suppress_small_cells(values, threshold=threshold, geography=geography), geography)
-    progress_s = suppress_progress(progress, suppressed)
-    synthetic = bool(raw_dir and (raw_dir / "_synthetic.json").exists())
     commit = commit if commit is not None else git_commit()
+    synthetic = bool(raw_dir and (raw_dir / "_synthetic.json").exists())
+    return [
+        _write_year(year, values.filter(pl.col("year") <= year), suppressed.filter(pl.col("year") <= year), progress,
+                    exports_dir, catalogue, threshold, commit, synthetic)
+        for year in sorted(years)
+    ]
 
+
+def _write_year(year: int, values: pl.DataFrame, suppressed: pl.DataFrame, progress: pl.DataFrame, exports_dir: Path,
+                catalogue: Mapping[str, Any], threshold: int, commit: str | None, synthetic: bool) -> ReportResult:
+    progress_s = suppress_progress(progress, suppressed)
     final = exports_dir / str(year)
     work = exports_dir / f".{year}.partial"
     shutil.rmtree(work, ignore_errors=True)

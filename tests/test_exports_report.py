@@ -24,7 +24,7 @@ from pipeline.catalogue import load_catalogue
 from pipeline.config import PROJECT_ROOT
 from pipeline.report import MARK, NON_ADDITIVE_NOTE, write_status_report
 
-YEARS = list(range(2019, 2026))
+YEARS = list(range(2021, 2026))
 GEO_CSV = PROJECT_ROOT / "pipeline" / "reference" / "geography.csv"
 LEVEL_COLUMNS = {"region": "region_code", "region2027": "region2027_code", "sundhedsraad": "sundhedsraad_code",
                  "kom": "kom"}
@@ -127,7 +127,8 @@ def build_values(rng: np.random.Generator, geo: pl.DataFrame) -> pl.DataFrame:
         pl.lit("share").alias("measure"), (100 * p).alias("value"), (100 * (p - half)).clip(0).alias("ci_low"),
         (100 * (p + half)).clip(upper_bound=100).alias("ci_high"), pl.lit(None, dtype=pl.Float64).alias("std_value"),
         pl.lit("percent").alias("unit"),
-        pl.when(pl.col("year") == 2019).then(pl.lit("lpr3_break")).otherwise(None).alias("flags"),
+        # the break year moved into the test's years; a plain flag must not be taken for a break
+        pl.when(pl.col("year") == 2022).then(pl.lit("lpr3_break,small_denominator")).otherwise(None).alias("flags"),
     )
     # P2: persons with measures in one or two reporting regions; national counts each person once
     n = 260 * len(YEARS)
@@ -148,7 +149,8 @@ def build_values(rng: np.random.Generator, geo: pl.DataFrame) -> pl.DataFrame:
         (pl.col("persons") - 2 * pl.col("persons").sqrt()).alias("ci_low"),
         (pl.col("persons") + 2 * pl.col("persons").sqrt()).alias("ci_high"),
         pl.lit(None, dtype=pl.Float64).alias("std_value"), pl.lit("persons").alias("unit"),
-        pl.when(pl.col("year") == 2019).then(pl.lit("sei2_break")).otherwise(None).alias("flags"),
+        # a flag on every year from 2023 on: one break, where the run starts
+        pl.when(pl.col("year") >= 2023).then(pl.lit("lup_digital_break")).otherwise(None).alias("flags"),
     ).drop("persons")
     cols = ["indicator_id", "indicator_version", "measure", "year", "breakdown_level", "breakdown_key", "sex",
             "age_group", "numerator", "denominator", "value", "ci_low", "ci_high", "std_value", "unit", "flags"]
@@ -461,7 +463,7 @@ def test_html_has_banner_provenance_breaks_and_method(world: dict):
     html = world["result"].html.read_text(encoding="utf-8")
     assert 'id="synthetic-banner"' in html and "SYNTHETIC DATA" in html
     assert "run-abc" in html and "cat-123" in html and "data-2026-01" in html and "abc123def456" in html
-    assert "lpr3_break from 2019" in html and "sei2_break from 2019" in html
+    assert "Series breaks: lpr3_break from 2022." in html and "Series breaks: lup_digital_break from 2023." in html
     assert "Method appendix" in html and "follow_up_hours = 720" in html
     assert html.count("data:image/png;base64,") == len([p for p in world["result"].figure_files if p.suffix == ".png"])
     assert MARK in html
@@ -519,17 +521,41 @@ def test_status_report_asset(world: dict, tmp_path: Path, monkeypatch: pytest.Mo
     from pipeline.resources import SettingsResource
 
     def with_test_catalogue(*args, **kwargs):
-        return report.write_status_report(*args, catalogue=load_catalogue(world["catalogue"]), **kwargs)
+        return report.write_status_reports(*args, catalogue=load_catalogue(world["catalogue"]), **kwargs)
 
-    monkeypatch.setattr(assets.exports, "write_status_report", with_test_catalogue)
+    monkeypatch.setattr(assets.exports, "write_status_reports", with_test_catalogue)
     settings = Settings(raw_dir=world["raw"], warehouse=world["small"], marts_dir=tmp_path / "marts",
                         exports_dir=tmp_path / "exports", years=YEARS)
     result = dg.materialize(
-        [assets.exports.status_report], partition_key="2025",
+        [assets.exports.status_report],
+        tags={"dagster/asset_partition_range_start": "2024", "dagster/asset_partition_range_end": "2025"},
         resources={"duckdb": DuckDBResource(database=str(world["small"])),
                    "settings": SettingsResource.from_settings(settings)},
     )
     assert result.success
-    assert (tmp_path / "exports" / "2025" / "status_report_2025.html").exists()
+    for year in (2024, 2025):
+        assert (tmp_path / "exports" / str(year) / f"status_report_{year}.html").exists()
     meta = result.asset_materializations_for_node("status_report")[0].metadata
-    assert meta["years"].value == 1 and meta["synthetic"].value is True
+    assert meta["years"].value == 2 and meta["synthetic"].value is True
+
+
+def test_progress_hides_what_restates_a_hidden_or_unexported_value():
+    from pipeline.report import suppress_progress
+
+    cells = pl.DataFrame({
+        "indicator_id": ["a"] * 4, "measure": ["m"] * 4, "age_group": ["all"] * 4, "breakdown_level": ["national"] * 4,
+        "sex": ["all"] * 4, "year": [2019, 2023, 2024, 2025], "suppressed": [None, "primary", None, None],
+    })
+    progress = pl.DataFrame({
+        "indicator_id": ["a", "a"], "measure": ["m", "m"], "age_group": ["all", "all"], "baseline_year": [2019, 2023],
+        "baseline_computed": [10.0, 3.0], "latest_year": [2025, 2026], "latest_value": [40.0, 41.0],
+        "needed_change": [-20.0, -21.0], "projection_value": [30.0, 31.0], "projection_slope": [-1.0, -1.0],
+    })
+    out = suppress_progress(progress, cells)
+    # row 1: latest 2025 shown; 2023 (in the five-year window) hidden -> projection hidden
+    # row 2: baseline 2023 hidden; latest 2026 is not in the report -> latest and projection hidden
+    assert out.get_column("latest_value").to_list() == [40.0, None]
+    assert out.get_column("needed_change").to_list() == [-20.0, None]
+    assert out.get_column("baseline_computed").to_list() == [10.0, None]
+    assert out.get_column("projection_value").to_list() == [None, None]
+    assert out.get_column("projection_slope").to_list() == [None, None]
