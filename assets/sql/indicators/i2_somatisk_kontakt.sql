@@ -3,16 +3,17 @@
 -- on or after 1 January Y, or open and an admission by data end).
 -- Numerator: at least one somatic physical-attendance contact starting in Y.
 -- Age on $age_ref_month/$age_ref_day of Y; residence = bef on 1 January Y (else the latest earlier).
-with years as (
-    select range::integer as year from range($year_from, $year_to + 1)
-),
-admitted as (
-    select distinct y.year, s.pnr
-    from years y
-    join core.stays s
-      on s.psychiatric and s.is_admission
-     and s.start_ts::date <= make_date(y.year, 12, 31)
-     and (s.end_ts is null or s.end_ts::date >= make_date(y.year, 1, 1))
+with admitted as (
+    -- a stay overlaps every year from its start year to its end year (open: to the last run year);
+    -- unnest of that range instead of a range join keeps this linear in the stays
+    select distinct pnr, year
+    from (
+        select s.pnr, unnest(range(year(s.start_ts), coalesce(year(s.end_ts), $year_to) + 1))::integer as year
+        from core.stays s
+        where s.psychiatric and s.is_admission
+          and year(s.start_ts) <= $year_to and (s.end_ts is null or year(s.end_ts) >= $year_from)
+    )
+    where year between $year_from and $year_to
 ),
 somatic as (
     select distinct pnr, year(start_ts)::integer as year

@@ -5,17 +5,19 @@
 -- with an action or secondary diagnosis in that range (core.diagnoses: refuted rows already dropped).
 -- Age on $age_ref_month/$age_ref_day of Y; residence = bef on 1 January Y (else the latest earlier).
 -- Flag `incomplete_lookback` when Y-1 lies before the first LPR year in the data.
-with years as (
-    select range::integer as year from range($year_from, $year_to + 1)
-),
-first_lpr as (
+with first_lpr as (
     select min(source_year) as first_year from core.contacts
 ),
 pop as (
-    select distinct y.year, c.pnr
-    from years y
-    join core.contacts c
-      on c.psychiatric and year(c.start_ts) between y.year - 1 and y.year
+    -- a psychiatric contact starting in year S puts the person in the populations of S and S + 1
+    -- (unnest instead of a range join: linear in the contacts)
+    select distinct pnr, year
+    from (
+        select c.pnr, unnest([year(c.start_ts), year(c.start_ts) + 1])::integer as year
+        from core.contacts c
+        where c.psychiatric and year(c.start_ts) between $year_from - 1 and $year_to
+    )
+    where year between $year_from and $year_to
 ),
 suicide as (
     select pnr, year(doddato)::integer as year

@@ -13,14 +13,26 @@ with years as (
         weekofyear(make_date(range::integer, 12, 28))::integer as n_weeks  -- 28 Dec is in the last ISO week
     from range($year_from, $year_to + 1)
 ),
+active as (
+    -- support active on at least one day of a year = the years from its start year to its end year
+    -- (empty end: to the last run year); unnest of that range instead of a range join
+    select distinct pnr, year
+    from (
+        select
+            s.pnr,
+            unnest(range(year(s.start_dato), coalesce(year(s.slut_dato), $year_to) + 1))::integer as year
+        from core.social_support s
+        where list_contains($paragraphs, s.paragraf)
+          and list_contains($target_groups, s.maalgruppe)
+          and year(s.start_dato) <= $year_to
+          and (s.slut_dato is null or year(s.slut_dato) >= $year_from)
+    )
+    where year between $year_from and $year_to
+),
 cand as (
-    select distinct y.year, y.n_weeks, s.pnr
-    from years y
-    join core.social_support s
-      on list_contains($paragraphs, s.paragraf)
-     and list_contains($target_groups, s.maalgruppe)
-     and s.start_dato <= make_date(y.year, 12, 31)
-     and (s.slut_dato is null or s.slut_dato >= make_date(y.year, 1, 1))
+    select a.year, y.n_weeks, a.pnr
+    from active a
+    join years y on y.year = a.year
 ),
 coverage as (
     select iso_year, count(distinct iso_week) as weeks_in_extract
