@@ -245,7 +245,11 @@ def _target_groups(spec: IndicatorSpec) -> list[str]:
     t = spec.target
     if isinstance(t.value, dict):
         return list(t.value)
-    if t.rule == "half_of_baseline" and "age_group" in spec.splits and spec.age_groups:
+    # Half of a baseline that is computed (P2: "for each age group and the total") or published per
+    # age group; a single published number (N2) sets a target for the total only.
+    published = spec.baseline.published if spec.baseline else None
+    by_age = published is None or isinstance(published, dict)
+    if t.rule == "half_of_baseline" and by_age and "age_group" in spec.splits and spec.age_groups:
         return ["all", *spec.age_groups]
     return ["all"]
 
@@ -309,8 +313,11 @@ def _progress_row(spec: IndicatorSpec, measure: str, group: str, by_year: dict[i
     projection, slope = linear_projection(recent, [by_year[y] for y in recent], t.year)
     if latest_value is None:
         status = "no_data"
-    elif target_value is None:  # direction only: judged by the trend
-        if slope is None:
+    elif target_value is None:
+        if t.rule != "direction_only" or slope is None:  # e.g. a baseline that cannot be computed
+            status = "no_data"
+        # direction only: judged by the sign of the trend
+        elif slope is None:
             status = "no_data"
         else:
             status = "on_track" if (slope < 0 if spec.direction == "down" else slope > 0) else "off_track"

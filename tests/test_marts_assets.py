@@ -110,6 +110,18 @@ def test_target_status_and_projection_by_hand() -> None:
     # projection over 2011, 2012, 2013, 2016: slope = Σ(x-x̄)(y-ȳ)/Σ(x-x̄)² with x̄ = 2013, ȳ = 7.25
     # = ((-2)(0.75) + (-1)(-0.25) + 0(0.85) + 3(-1.35)) / (4 + 1 + 0 + 9) = -5.3 / 14 = -0.378571
     # value 2020 = 7.25 - 0.378571·7 = 4.6 > 3.85 -> off track
+    # N2's baseline is one published number: the target is for the total only
+    n2_split = entry("n2_s", "N2", baseline={"years": [2011, 2012, 2013], "published": 7.7},
+                     target={"year": 2020, "rule": "half_of_baseline"})  # fmt: skip
+    split = marts.target_progress_rows(national([("n2_s", "all", 2016, 5.9), ("n2_s", "adults", 2016, 6.0)]),
+                                       {"n2_s": n2_split}, run_id="r", cat_version="c")  # fmt: skip
+    assert split.select("age_group", "target_value", "status").to_dicts() == [
+        {"age_group": "all", "target_value": 3.85, "status": "off_track"}
+    ]
+    # a half_of_baseline target whose baseline years are not in the data: no target, no status
+    p2_late = marts.target_progress_rows(national([("p2_t", "all", 2021, 5000.0)]), {"p2_t": p2},
+                                         run_id="r", cat_version="c")  # fmt: skip
+    assert set(p2_late["status"].to_list()) == {"no_data"}
     n = rows[("n2_t", "all")]
     assert n["baseline_computed"] == pytest.approx(7.7) and n["target_value"] == pytest.approx(3.85)
     assert n["projection_slope"] == pytest.approx(-5.3 / 14)
