@@ -163,9 +163,6 @@ def test_one_person_one_story(con) -> None:
     assert 0.1 * admitted < coerced < 0.5 * admitted
     kinds = dict(con.execute("select skema, count(*) from tvang group by 1").fetchall())
     assert set(kinds) == {1, 2, 3, 4, 5}
-    assert con.execute("select count(*) from tvang where begrundelse = 'frivillig' and tvangstype = 'baelte'"
-                   ).fetchone()[0] > 0
-    assert con.execute("select count(*) from tvang where behandlingsomraade = 'somatik'").fetchone()[0] > 0
 
 
 def test_calibrated_roughly(tmp_path: Path) -> None:
@@ -173,7 +170,12 @@ def test_calibrated_roughly(tmp_path: Path) -> None:
     a small world is noisy; the ±15 % check at full scale is the benchmark's job)."""
     scale = 0.004
     generate(tmp_path, scale=scale, years=list(range(2010, 2026)), seed=3, progress=False)
-    fig = figures(load_world(tmp_path), scale)
+    con = load_world(tmp_path)
+    fig = figures(con, scale)
+    # rare rows exist in a world this size: voluntary belts (not coercion) and somatic coercion
+    assert con.execute("select count(*) from tvang where begrundelse = 'frivillig' and tvangstype = 'baelte'"
+                       ).fetchone()[0] > 0
+    assert con.execute("select count(*) from tvang where behandlingsomraade = 'somatik'").fetchone()[0] > 0
 
     def mean(figure: str, years: range) -> float:
         return fig.filter((pl.col("figure") == figure) & pl.col("year").is_in(list(years)))["national"].mean()

@@ -130,7 +130,10 @@ def write_dream(w: World, path: Path) -> int:
     persons = dream_persons(w)
     adm = pl.concat(w.admissions) if w.admissions else pl.DataFrame(
         schema={"pid": pl.Int64, "start_day": pl.Int64, "end_day": pl.Int64})
-    adm = adm.with_columns(week=((pl.col("start_day") - mondays[0]) // 7),
+    # a burn-in before the extract starts, so the first weeks already carry running spells
+    burn_in = int(w.params["dream"]["burn_in_weeks"])
+    sim_mondays = np.concatenate([mondays[0] - 7 * np.arange(burn_in, 0, -1), mondays])
+    adm = adm.with_columns(week=((pl.col("start_day") - sim_mondays[0]) // 7),
                            weeks_in=((pl.col("end_day").fill_null(pl.col("start_day")) - pl.col("start_day")) // 7))
     dictionary = pa.array(CODES, pa.string())
     schema = pa.schema([("pnr", pa.string())] + [(c, pa.string()) for c in cols])
@@ -139,8 +142,8 @@ def write_dream(w: World, path: Path) -> int:
         for lo in range(0, max(len(persons), 1), CHUNK):
             pid = persons[lo: lo + CHUNK]
             pos = pl.DataFrame({"pid": pid, "row": np.arange(len(pid))})
-            shocks = adm.join(pos, on="pid").filter(pl.col("week").is_between(0, len(mondays) - 1))
-            mat = _simulate_chunk(w, pid, mondays, shocks)
+            shocks = adm.join(pos, on="pid").filter(pl.col("week").is_between(0, len(sim_mondays) - 1))
+            mat = _simulate_chunk(w, pid, sim_mondays, shocks)[:, burn_in:]
             nonempty = mat.any(axis=1)
             mat, pid = mat[nonempty], pid[nonempty]
             arrays = [pnr_series(pid).to_arrow().cast(pa.string())]
