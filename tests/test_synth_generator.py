@@ -195,3 +195,12 @@ def test_calibrated_roughly(tmp_path: Path) -> None:
     assert 0.10 < mean("poor_mh_16_plus", range(2017, 2018)) < 0.17
     assert mean("poor_mh_16_24", range(2017, 2018)) > mean("poor_mh_16_plus", range(2017, 2018))
     assert mean("poor_mh_16_plus", range(2021, 2022)) > mean("poor_mh_16_plus", range(2010, 2011))
+
+
+def test_regenerating_replaces_the_previous_world(tmp_path: Path) -> None:
+    generate(tmp_path, scale=0.0005, years=[2017, 2018], seed=1, dirty=True, progress=False)
+    (tmp_path / "bef" / "notes.txt").write_text("kept")  # not a register file: left alone
+    generate(tmp_path, scale=0.0005, years=[2019], seed=1, progress=False)
+    assert sorted(p.name for p in (tmp_path / "bef").iterdir()) == sorted(["notes.txt", next(
+        f["file"] for f in _manifest(tmp_path)["files"] if f["register"] == "bef").split("/")[1]])
+    assert not list((tmp_path / "lpr_adm").iterdir()) and not (tmp_path / "_faults.json").exists()

@@ -56,7 +56,11 @@ class FaultPlan:
                                      "quarantine"))
         self.faults.append(Fault("end_before_start", "tvang", mid, "slut_dato", "slut_dato:end_before_start",
                                  "quarantine"))
-        self.faults.append(Fault("duplicate_row", "tvang", other, None, "duplicate_row", "quarantine"))
+        if other != mid:
+            self.faults.append(Fault("duplicate_row", "tvang", other, None, "duplicate_row", "quarantine"))
+        else:  # one year only: keep the two tvang faults apart
+            reg = "lpr_diag" if mid <= LAST_LPR2_YEAR else "lpr_f_diagnoser"
+            self.faults.append(Fault("duplicate_row", reg, mid, None, "duplicate_row", "quarantine"))
         self.faults.append(Fault("unknown_code", "bef", mid, "koen", "koen:not_in_codes", "quarantine"))
         if lpr3:
             y = lpr3[len(lpr3) // 2]

@@ -22,7 +22,7 @@ from pipeline.synth.faults import FaultPlan
 from pipeline.synth.params import load_params
 from pipeline.synth.population import Population
 from pipeline.synth.world import World
-from pipeline.synth.writers import file_format, file_path, write_frame
+from pipeline.synth.writers import YEARLY, file_format, file_path, write_frame
 
 DEFAULT_YEARS = list(range(2010, 2026))
 DEFAULT_SEED = 20250101
@@ -53,6 +53,18 @@ class Writer:
         self.rows[register] = self.rows.get(register, 0) + rows
 
 
+def _remove_previous_world(out: Path) -> None:
+    """Delete register files a previous generation left (other years or formats must not mix in)."""
+    for register in YEARLY:
+        folder = out / register
+        if folder.is_dir():
+            for f in folder.iterdir():
+                if f.suffix in (".parquet", ".csv") and (f.stem == register or f.stem.startswith(register + "_")):
+                    f.unlink()
+    for name in ("_synthetic.json", "_faults.json"):
+        (out / name).unlink(missing_ok=True)
+
+
 def generate(out_dir: Path, scale: float = 0.02, years: list[int] | None = None, seed: int = DEFAULT_SEED,
              dirty: bool = False, progress: bool = True) -> dict:
     """Write a synthetic world of every register under `out_dir`; return a summary.
@@ -67,6 +79,7 @@ def generate(out_dir: Path, scale: float = 0.02, years: list[int] | None = None,
     params = load_params()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    _remove_previous_world(out)
     rng = np.random.default_rng(seed)
     plan = FaultPlan(years=years, seed=seed, rates=params["faults"]) if dirty else None
     writer = Writer(out, plan)
@@ -130,8 +143,6 @@ def generate(out_dir: Path, scale: float = 0.02, years: list[int] | None = None,
     if plan is not None:
         (out / "_faults.json").write_text(json.dumps({"seed": seed, "faults": plan.records}, indent=2),
                                           encoding="utf-8")
-    elif (out / "_faults.json").exists():
-        (out / "_faults.json").unlink()
     return {"out_dir": str(out), "files": writer.files, "rows": writer.rows, "persons": int(pop.n),
             "seconds": round(time.monotonic() - t_start, 2), "year_seconds": timings,
             "faults": plan.records if plan is not None else []}
