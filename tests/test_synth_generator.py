@@ -204,3 +204,13 @@ def test_regenerating_replaces_the_previous_world(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "bef").iterdir()) == sorted(["notes.txt", next(
         f["file"] for f in _manifest(tmp_path)["files"] if f["register"] == "bef").split("/")[1]])
     assert not list((tmp_path / "lpr_adm").iterdir()) and not (tmp_path / "_faults.json").exists()
+
+
+def test_clean_world_has_no_duplicate_rows_or_ids(con) -> None:
+    for register, key in (("sociale_indsatser", "pnr, paragraf, maalgruppe, start_dato"), ("tvang", "*"),
+                          ("lpr_adm", "recnum"), ("lpr_f_kontakter", "dw_ek_kontakt"), ("bef", "pnr, _year"),
+                          ("uddannelse", "pnr, _year"), ("dod", "pnr")):
+        # names are literals of this test, not input
+        dupes = con.execute(f"select count(*) from (select {key} from {register} group by all having count(*) > 1)"
+                            ).fetchone()[0]
+        assert dupes == 0, register

@@ -49,7 +49,9 @@ def sociale_indsatser(w: World) -> pl.DataFrame:
                                     "start": start, "end": end}))
         if par in P6_SECTIONS and grp in P6_GROUPS:
             w.social[pid] = True
-    d = pl.concat(frames).sort("start", "pid")
+    # two spells of one person clipped to the same start are one spell
+    d = pl.concat(frames).sort("start", "pid", "paragraf", "maalgruppe", "end").unique(
+        ["pid", "paragraf", "maalgruppe", "start"], keep="first", maintain_order=True)
     return pl.DataFrame({"pnr": pnr_series(d["pid"].to_numpy())}).hstack(d.select(
         "paragraf", "maalgruppe", start_dato=pl.col("start").cast(pl.Int32).cast(pl.Date),
         slut_dato=pl.when(pl.col("end") >= 0).then(pl.col("end")).cast(pl.Int32).cast(pl.Date)))
