@@ -38,9 +38,9 @@ def deaths_year(w: World, year: int) -> pl.DataFrame:
     cause[: len(natural)][alcohol] = "DK703"
     pid = np.concatenate([natural, suicides])
     missing = rng.random(len(pid)) < w.params["mortality"]["cause_missing_share"]
-    cause = np.where(missing & (np.arange(len(pid)) < len(natural)), None, cause)
-    return pl.DataFrame({"pid": pid, "doddato": pop.exit[pid], "c_dodsaarsag": cause},
-                        schema_overrides={"c_dodsaarsag": pl.String})
+    blank = missing & (np.arange(len(pid)) < len(natural))  # a cause can be missing, never for a suicide
+    return pl.DataFrame({"pid": pid, "doddato": pop.exit[pid], "c_dodsaarsag": cause.astype(str)}).with_columns(
+        c_dodsaarsag=pl.when(pl.Series(blank, dtype=pl.Boolean)).then(None).otherwise("c_dodsaarsag"))
 
 
 def dod_table(frames: list[pl.DataFrame]) -> pl.DataFrame:
