@@ -2,8 +2,9 @@
 
 The marts here are hand-built in the documented shape (docs/architecture.md, `marts.indicator_values`
 as Parquet, one file per year) with values chosen so the expected answers are known: every health
-council has a 20 % readmission share in 2016-2021 except Aarhus (rises to 30 % from 2019) and Fyn
-(falls to 10 %), so Denmark stays at 20 %.
+council has 200 readmissions per 1000 admissions (20 %) except Aarhus (30 % from 2019) and Fyn (10 %
+from 2019); Sjælland Syd has no admissions before 2019, Byen only 5 a year (1 readmitted), and 10
+admissions a year (2 readmitted) have no council. Denmark stays at exactly 20 % before and after.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pipeline.config import PROJECT_ROOT
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
 YEARS = range(2015, 2023)
 COUNCILS = range(1, 18)
-AARHUS, FYN = 3, 8  # sundhedsraad codes in pipeline/reference/geography.csv
+AARHUS, FYN, BYEN, SJAELLAND_SYD = 3, 8, 12, 17  # sundhedsraad codes in pipeline/reference/geography.csv
 DENOMINATOR = 1000
 
 VALUE_COLUMNS = {
@@ -32,21 +33,26 @@ VALUE_COLUMNS = {
 }
 
 
-def _council_numerator(code: int, year: int) -> int:
+def _council_counts(code: int, year: int) -> tuple[int, int]:
+    """(readmitted, admissions) of a council in a year."""
+    if code == SJAELLAND_SYD and year < 2019:
+        return 0, 0
+    if code == BYEN:
+        return 1, 5
     if year >= 2019 and code == AARHUS:
-        return 300
+        return 300, DENOMINATOR
     if year >= 2019 and code == FYN:
-        return 100
-    return 200
+        return 100, DENOMINATOR
+    return 200, DENOMINATOR
 
 
 def _row(indicator: str, measure: str, year: int, level: str, key: str, num: float, den: float, **kw) -> dict:
-    value = 100 * num / den
+    value = 100 * num / den if den else None
     return {
         "indicator_id": indicator, "indicator_version": 1, "measure": measure, "year": year,
         "breakdown_level": level, "breakdown_key": key, "sex": kw.get("sex", "all"),
         "age_group": kw.get("age_group", "all"), "numerator": num, "denominator": den, "value": value,
-        "ci_low": value - 2.5, "ci_high": value + 2.5, "std_value": None, "unit": "percent",
+        "ci_low": value and value - 2.5, "ci_high": value and value + 2.5, "std_value": None, "unit": "percent",
         "flags": "lpr3_break" if year == 2019 else None, "run_id": "test-run", "catalogue_version": "test",
         "data_version": "test",
     }
@@ -55,14 +61,15 @@ def _row(indicator: str, measure: str, year: int, level: str, key: str, num: flo
 def write_marts(marts: Path) -> None:
     for year in YEARS:
         rows = []
-        nums = {c: _council_numerator(c, year) for c in COUNCILS}
-        for c, n in nums.items():
-            rows.append(_row("p4_genindlaeggelse", "share", year, "sundhedsraad", str(c), n, DENOMINATOR))
+        counts = {str(c): _council_counts(c, year) for c in COUNCILS} | {"unknown": (2, 10)}
+        for key, (n, d) in counts.items():
+            rows.append(_row("p4_genindlaeggelse", "share", year, "sundhedsraad", key, n, d))
             # rows the notebook must leave out: another split, another measure, another indicator
-            rows.append(_row("p4_genindlaeggelse", "share", year, "sundhedsraad", str(c), 900, DENOMINATOR, sex="female"))
-            rows.append(_row("p4_genindlaeggelse", "share_std", year, "sundhedsraad", str(c), 5, DENOMINATOR))
-            rows.append(_row("p2_tvang_personer", "share", year, "sundhedsraad", str(c), 999, DENOMINATOR))
-        rows.append(_row("p4_genindlaeggelse", "share", year, "national", "DK", sum(nums.values()), DENOMINATOR * len(nums)))
+            rows.append(_row("p4_genindlaeggelse", "share", year, "sundhedsraad", key, 900, DENOMINATOR, sex="female"))
+            rows.append(_row("p4_genindlaeggelse", "share_std", year, "sundhedsraad", key, 5, DENOMINATOR))
+            rows.append(_row("p2_tvang_personer", "share", year, "sundhedsraad", key, 999, DENOMINATOR))
+        num, den = (sum(c[i] for c in counts.values()) for i in (0, 1))
+        rows.append(_row("p4_genindlaeggelse", "share", year, "national", "DK", num, den))
         folder = marts / "indicator_values" / f"year={year}"
         folder.mkdir(parents=True)
         pl.DataFrame(rows, schema=VALUE_COLUMNS, orient="row").write_parquet(folder / "part-0.parquet")
@@ -114,5 +121,11 @@ def test_readmission_notebook_finds_the_councils_that_moved(executed: dict[str, 
     assert "Denmark: 20.0 % before, 20.0 % after, change +0.0 pp" in text
     assert "Largest rise: Sundhedsråd Aarhus (+10.0 pp, 20.0 % -> 30.0 %)" in text
     assert "Largest fall: Sundhedsråd Fyn (-10.0 pp, 20.0 % -> 10.0 %)" in text
-    assert "Councils whose change differs from Denmark's: 2 of 17: Sundhedsråd Aarhus; Sundhedsråd Fyn" in text
+    assert (
+        "Councils whose change differs from Denmark's: 2 of 15 with at least 20 admissions in each period: "
+        "Sundhedsråd Aarhus; Sundhedsråd Fyn"
+    ) in text
+    assert "Too few admissions to judge: Sundhedsråd Byen (København og Amager)" in text
+    assert "Not comparable (no admissions before or after 2019): Sundhedsråd Sjælland Syd" in text
+    assert "Admissions with no health council (residence unknown), in Denmark's figures only: 30 before, 30 after" in text
     assert _images(nb) == 3
