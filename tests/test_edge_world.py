@@ -497,9 +497,9 @@ def edge_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, du
 
 @pytest.fixture(scope="module")
 def con(edge_run: tuple[int, duckdb.DuckDBPyConnection, Path]) -> duckdb.DuckDBPyConnection:
-    code, connection, _ = edge_run
-    assert code == 0, "pipeline run on the edge world did not exit 0"
-    return connection
+    """The warehouse after the run. The exit code is asserted by `test_run_exits_zero`; the unit tables
+    are written before the marts, so a failing mart step does not hide the per-person results."""
+    return edge_run[1]
 
 
 def test_run_exits_zero(edge_run: tuple[int, duckdb.DuckDBPyConnection, Path]) -> None:
