@@ -5,6 +5,9 @@ as Parquet, one file per year) with values chosen so the expected answers are kn
 council has 200 readmissions per 1000 admissions (20 %) except Aarhus (30 % from 2019) and Fyn (10 %
 from 2019); Sjælland Syd has no admissions before 2019, Byen only 5 a year (1 readmitted), and 10
 admissions a year (2 readmitted) have no council. Denmark stays at exactly 20 % before and after.
+`target_progress` holds three target rows (P4 children achieved, P4 adults off track, P2 on track) and
+one non-target row (N1) the targets notebook must leave out; research.duckdb is built over them by the
+pipeline's own builder.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import polars as pl
 import pytest
 from nbclient import NotebookClient
 
+from assets.marts import build_research_db
+from pipeline.catalogue import load_catalogue
 from pipeline.config import PROJECT_ROOT
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
@@ -75,6 +80,41 @@ def write_marts(marts: Path) -> None:
         pl.DataFrame(rows, schema=VALUE_COLUMNS, orient="row").write_parquet(folder / "part-0.parquet")
 
 
+TP_SCHEMA = {
+    "indicator_id": pl.String, "code": pl.String, "measure": pl.String, "age_group": pl.String,
+    "baseline_year": pl.Int32, "baseline_published": pl.Float64, "baseline_computed": pl.Float64,
+    "latest_year": pl.Int32, "latest_value": pl.Float64, "target_value": pl.Float64, "target_year": pl.Int32,
+    "target_rule": pl.String, "direction": pl.String, "needed_change": pl.Float64, "status": pl.String,
+    "projection_value": pl.Float64, "projection_slope": pl.Float64, "projection_years": pl.Int32,
+    "run_id": pl.String, "catalogue_version": pl.String,
+}
+TP_ROWS = [  # indicator, code, measure, age group, baseline, latest, target, projection, status
+    ("p4_genindlaeggelse", "P4", "share", "children", 13.0, 10.0, 11.6, 9.0, "achieved"),
+    ("p4_genindlaeggelse", "P4", "share", "adults", 22.0, 21.0, 19.3, 20.5, "off_track"),
+    ("p2_tvang_personer", "P2", "persons", "all", 100.0, 80.0, 50.0, 45.0, "on_track"),
+    ("n1_faerdigbehandlingsdage", "N1", "days", "all", 10.0, 12.0, 5.0, 14.0, "off_track"),
+]
+
+
+def write_research_file(marts: Path) -> None:
+    """target_progress, data_quality and research.duckdb next to the indicator values."""
+    rows = [
+        {"indicator_id": i, "code": c, "measure": m, "age_group": a, "baseline_year": 2017, "baseline_published": None,
+         "baseline_computed": b, "latest_year": 2022, "latest_value": latest, "target_value": t, "target_year": 2025,
+         "target_rule": None, "direction": "down", "needed_change": t - latest, "status": st, "projection_value": pr,
+         "projection_slope": None, "projection_years": 5, "run_id": "test-run", "catalogue_version": "test"}  # fmt: skip
+        for i, c, m, a, b, latest, t, pr, st in TP_ROWS
+    ]
+    (marts / "target_progress").mkdir(parents=True)
+    pl.DataFrame(rows, schema=TP_SCHEMA).write_parquet(marts / "target_progress" / "part-0.parquet")
+    (marts / "data_quality").mkdir(parents=True)
+    pl.DataFrame(
+        {"kind": ["register"], "source": ["bef"], "year": [2020], "file": ["bef_2020.csv"], "metric": ["rows_read"],
+         "value": [10], "status": ["info"], "run_id": ["test-run"], "catalogue_version": ["test"]}  # fmt: skip
+    ).write_parquet(marts / "data_quality" / "part-0.parquet")
+    build_research_db(marts, load_catalogue())
+
+
 def run_notebook(path: Path, marts: Path) -> nbformat.NotebookNode:
     nb = nbformat.read(path, as_version=4)
     with pytest.MonkeyPatch.context() as mp:
@@ -88,6 +128,7 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, nbformat.Not
     """Every notebook, executed once against the hand-built marts."""
     marts = tmp_path_factory.mktemp("notebooks") / "marts"
     write_marts(marts)
+    write_research_file(marts)
     return {path.stem: run_notebook(path, marts) for path in NOTEBOOKS}
 
 
@@ -129,3 +170,12 @@ def test_readmission_notebook_finds_the_councils_that_moved(executed: dict[str, 
     assert "Not comparable (no admissions before or after 2019): Sundhedsråd Sjælland Syd" in text
     assert "Admissions with no health council (residence unknown), in Denmark's figures only: 30 before, 30 after" in text
     assert _images(nb) == 3
+
+
+def test_targets_notebook_reads_the_research_file(executed: dict[str, nbformat.NotebookNode]) -> None:
+    nb = executed["targets_from_research_db"]
+    text = _stream_text(nb)
+    assert "Targets achieved or on track: 2 of 3 (target x age group)" in text
+    assert "achieved: P4 (children)\non_track: P2 (all)\noff_track: P4 (adults)\n" in text
+    assert "N1" not in text  # a Nationale mål indicator, not a 2025 target
+    assert _images(nb) == 1
