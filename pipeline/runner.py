@@ -60,8 +60,12 @@ class _Progress:
     def __call__(self, entry: Any) -> None:
         ev = entry.dagster_event
         if ev is None:
-            if entry.level is not None and entry.level >= 30 and entry.user_message:  # user warnings
-                self.echo(f"  warning: {entry.user_message}")
+            message = entry.user_message or ""
+            if entry.step_key and "Not executing" in message:  # Dagster logs a skipped step this way
+                self.skipped.append(entry.step_key)
+                self.echo(f"[{time.monotonic() - self.t0:7.1f}s] skipped {entry.step_key} (an upstream step or blocking check failed)")
+            elif entry.level is not None and entry.level >= 30 and message:  # warnings from the assets
+                self.echo(f"  warning: {message}")
             return
         step, now = ev.step_key, time.monotonic()
         kind = ev.event_type_value

@@ -22,18 +22,19 @@ GOOD_ROWS: dict[str, list[dict[str, str | None]]] = {
     "dod": [{"pnr": "P003", "doddato": "2016-03-01", "c_dodsaarsag": "DX700"}],
     "lpr_adm": [
         {"recnum": "R1", "pnr": "P001", "c_sgh": "1301", "c_afd": "011", "c_spec": "50", "c_pattype": "0",
-         "c_indm": "1", "d_hendto": None, "d_inddto": "2015-03-01", "v_indtime": "10", "d_uddto": "2015-03-05",
+         "c_indm": "1", "d_hendto": "2015-02-01", "d_inddto": "2015-03-01", "v_indtime": "10", "d_uddto": "2015-03-05",
          "v_udtime": "12", "c_adiag": "DF200", "c_kom": "101"},
         {"recnum": "R2", "pnr": "P002", "c_sgh": "6006", "c_afd": "020", "c_spec": "08", "c_pattype": "2",
          "c_indm": "2", "d_hendto": "2015-01-10", "d_inddto": "2015-06-01", "v_indtime": "8", "d_uddto": "2015-06-01",
          "v_udtime": "9", "c_adiag": "DJ189", "c_kom": "751"},
     ],
     "lpr_diag": [{"recnum": "R1", "c_diag": "DF200", "c_diagtype": "A"}],
-    "lpr_markoer": [{"recnum": "R1", "markoer": "MFB01", "d_markoer": "2015-03-04"}],
+    "lpr_markoer": [{"recnum": "R1", "markoer": "MFB01", "d_markoer": "2015-03-04"},
+                    {"recnum": "R1", "markoer": "MUA01", "d_markoer": "2015-03-03"}],
     "lpr_f_kontakter": [
         {"dw_ek_kontakt": "K1", "dw_ek_forloeb": "F1", "cpr": "P001", "dato_start": "2019-02-01",
          "tidspunkt_start": "08:30", "dato_slut": "2019-02-03", "tidspunkt_slut": "14:00:00",
-         "dato_henvisning": None, "kontakttype": "ALCA00", "prioritet": "ATA1", "hovedspeciale_ans": "psykiatri",
+         "dato_henvisning": "2019-01-10", "kontakttype": "ALCA00", "prioritet": "ATA1", "hovedspeciale_ans": "psykiatri",
          "sorenhed_ans": "123456", "region_ans": "84", "aktionsdiagnose": "DF322",
          "lprindberetningssystem": "LPR3", "kom": "101"},
     ],
@@ -77,29 +78,50 @@ def register_file(root: Path, register: str, year: int | None, ext: str = "csv")
     return root / register / name
 
 
-# Registers whose rows above are dated in one year: their file is written for that year only.
-DATED_YEAR = {"lpr_adm": 2015, "lpr_diag": 2015, "lpr_markoer": 2015, "tvang": 2015, "lpr_f_kontakter": 2019,
-              "lpr_f_diagnoser": 2019, "lpr_f_forloebsmarkoerer": 2019}
+# Dated registers: their rows above are written for every year the register covers, with the dates
+# moved to that year and the contact/course ids suffixed with it (LPR2 up to 2018, LPR3 from 2019).
+BASE_YEAR = {"lpr_adm": 2015, "lpr_diag": 2015, "lpr_markoer": 2015, "tvang": 2015, "lpr_f_kontakter": 2019,
+             "lpr_f_diagnoser": 2019, "lpr_f_forloebsmarkoerer": 2019}
+COVERS = {"lpr_adm": range(1977, 2019), "lpr_diag": range(1977, 2019), "lpr_markoer": range(1977, 2019),
+          "lpr_f_kontakter": range(2019, 2100), "lpr_f_diagnoser": range(2019, 2100),
+          "lpr_f_forloebsmarkoerer": range(2019, 2100)}
+ID_COLUMNS = ("recnum", "dw_ek_kontakt", "dw_ek_forloeb", "respondent_id")
 SURVEY_YEARS = {2010, 2013, 2017, 2021, 2025}
 
 
-def rows_for_year(name: str, year: int | None) -> list[dict[str, str | None]]:
-    rows = [dict(r) for r in GOOD_ROWS[name]]
-    if name in ("sundhedsprofil", "lup_psykiatri"):  # respondents are new people every survey
-        for r in rows:
-            r["respondent_id"] = f"{r['respondent_id']}_{year}"
+# persons turning 25 in each year (education indicator), added to every bef file of write_extract
+TURNING_25 = [{"pnr": f"P1{y}", "koen": "1", "foed_dag": f"{y - 25}-06-01", "kom": "147"} for y in range(2010, 2026)]
+
+
+def rows_for_year(name: str, year: int) -> list[dict[str, str | None]]:
+    reg = load_contract()[name]
+    dates = [c.name for c in reg.columns if c.type == "date"]
+    shift = year - BASE_YEAR.get(name, year)
+    rows = []
+    for r in GOOD_ROWS[name]:
+        r = dict(r)
+        for c in dates:
+            if shift and r.get(c):
+                r[c] = f"{int(r[c][:4]) + shift}{r[c][4:]}"
+        for c in ID_COLUMNS:
+            if c in r and name != "bef":
+                r[c] = f"{r[c]}_{year}"
+        rows.append(r)
     return rows
 
 
 def write_extract(root: Path, years: list[int]) -> Path:
-    """Every register, valid rows only, as CSV: yearly registers get one file per year in `years` where
-    the register has data that year (LPR2 2015, LPR3 2019, coercion 2015, surveys in survey years)."""
+    """Every register, valid rows only, as CSV: yearly registers get one file per year in `years` that
+    the register covers (LPR2 up to 2018, LPR3 from 2019, health profile in survey years)."""
     for name, reg in load_contract().items():
         if not reg.yearly:
             write_csv(register_file(root, name, None), GOOD_ROWS[name])
             continue
         for year in years:
-            if DATED_YEAR.get(name, year) != year or (name == "sundhedsprofil" and year not in SURVEY_YEARS):
+            if year not in COVERS.get(name, range(1900, 2100)):
                 continue
-            write_csv(register_file(root, name, year), rows_for_year(name, year))
+            if name == "sundhedsprofil" and year not in SURVEY_YEARS:
+                continue
+            extra = TURNING_25 if name == "bef" else []
+            write_csv(register_file(root, name, year), rows_for_year(name, year) + extra)
     return root
