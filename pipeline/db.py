@@ -40,5 +40,5 @@ def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> boo
         con.execute(
             "select count(*) from information_schema.tables where table_schema = $s and table_name = $t",
             {"s": schema, "t": table},
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
