@@ -3,17 +3,18 @@
 -- starts at most 4 hours after the latest end so far (exactly 4 h chains); an open contact (no end)
 -- counts as ending at +infinity, so it chains every later contact of its domain. LPR2 and LPR3
 -- contacts chain across the 2019 switch alike.
--- stay_id = the global row number of the stay's first contact (deterministic, unique, no join).
+-- stay_id = the row number of the stay's first contact among the physical contacts of core.contacts (scan order, which DuckDB
+-- preserves: deterministic for a given core.contacts, unique, and needs neither a global sort nor a join).
 create or replace temp table stay_chain as
 with phys as (
     select contact_id, pnr, psychiatric, start_ts, end_ts, acute, kom,
-           coalesce(end_ts, cast('infinity' as timestamp)) as eff_end
+           coalesce(end_ts, cast('infinity' as timestamp)) as eff_end,
+           row_number() over () as rn
     from core.contacts
     where physical and pnr is not null and start_ts is not null
 ),
 ordered as (
     select *,
-           row_number() over (order by pnr, psychiatric, start_ts, eff_end, contact_id) as rn,
            max(eff_end) over (partition by pnr, psychiatric order by start_ts, eff_end, contact_id
                               rows between unbounded preceding and 1 preceding) as prev_max_end
     from phys
@@ -23,7 +24,7 @@ flagged as (
     from ordered
 )
 select contact_id, pnr, psychiatric, start_ts, end_ts, eff_end, acute, kom,
-       max(case when new_stay then rn end) over w as stay_id,
+       last_value(case when new_stay then rn end ignore nulls) over w as stay_id,
        max(case when new_stay then start_ts end) over w as stay_start
 from flagged
 window w as (partition by pnr, psychiatric order by start_ts, eff_end, contact_id
