@@ -173,13 +173,12 @@ def _extra_counts(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, int]:
     """Aggregate counts worth showing in the UI for some tables (counts only, never ids)."""
     queries = {
         "contacts": "select count(*) filter (where generation = 'LPR2'), count(*) filter (where generation = 'LPR3'),"
-        " count(*) filter (where psychiatric), count(*) filter (where end_ts is null),"
-        " count(*) - count(distinct contact_id) from core.contacts",
+        " count(*) filter (where psychiatric), count(*) filter (where end_ts is null) from core.contacts",
         "stays": "select count(*) filter (where is_admission), count(*) filter (where is_open),"
         " count(*) filter (where psychiatric and is_admission) from core.stays",
     }
     labels = {
-        "contacts": ["lpr2_contacts", "lpr3_contacts", "psychiatric_contacts", "open_contacts", "duplicate_contact_ids"],
+        "contacts": ["lpr2_contacts", "lpr3_contacts", "psychiatric_contacts", "open_contacts"],
         "stays": ["admissions", "open_stays", "psychiatric_admissions"],
     }
     if name not in queries:
