@@ -146,6 +146,14 @@ def compute_indicator_values(
     )
 
 
+def unit_years(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int]]:
+    """(indicator_id, year) pairs the indicator assets recorded as computed (meta.unit_years), if any."""
+    if not table_exists(con, "meta", "unit_years"):
+        return []
+    rows = con.execute("select distinct indicator_id, year from meta.unit_years").fetchall()
+    return [(str(i), int(y)) for i, y in rows]
+
+
 def value_problems(df: pl.DataFrame, catalogue: dict[str, IndicatorSpec]) -> dict[str, int]:
     """Rows breaking the mart's value rules: numerator > denominator (proportions), negative counts."""
     kinds = pl.DataFrame(
@@ -644,12 +652,14 @@ def indicator_values(context: dg.AssetExecutionContext, duckdb: DuckDBResource, 
     years = partition_years(context)
     catalogue = load_catalogue()
     cat_version = catalogue_version()
-    # Years each indicator asset has materialised: a year computed with no unit at all still gets (zero) cells.
+    # Years each indicator asset has computed: a year computed with no unit at all still gets (zero) cells.
     computed = {
         spec.id: {int(k) for k in context.instance.get_materialized_partitions(dg.AssetKey(spec.id)) if k.isdigit()}
         for spec in catalogue.values()
     }
     with duckdb.get_connection() as con:
+        for ind_id, year in unit_years(con):
+            computed.setdefault(ind_id, set()).add(year)
         df = compute_indicator_values(
             con, catalogue, years, run_id=context.run_id, cat_version=cat_version, log=context.log,
             computed_years=computed,

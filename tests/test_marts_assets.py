@@ -354,3 +354,11 @@ def test_indicator_values_refuses_to_publish_a_gap(tmp_path: Path, monkeypatch: 
                             instance=dg.DagsterInstance.ephemeral())  # fmt: skip
     assert not result.success  # 2022 has no units: nothing published
     assert not (tmp_path / "m" / "indicator_values").exists()
+    # once the indicator records 2022 as computed (with no unit), the year is published as zero cells
+    with resources["duckdb"].get_connection() as con:  # same configuration as the run's connections
+        con.execute("create table meta.unit_years as select 'p4_t' as indicator_id, 2022 as year").fetchall()
+    result = dg.materialize([marts.indicator_values], resources=resources, tags=tags,
+                            instance=dg.DagsterInstance.ephemeral())  # fmt: skip
+    assert result.success
+    flags = pl.read_parquet(marts.partition_path(tmp_path / "m", 2022))["flags"].unique().to_list()
+    assert flags == ["no_units,small_denominator"]
