@@ -39,6 +39,8 @@ import polars as pl
 DEFAULT_THRESHOLD = 5
 TABLE_KEYS = ("indicator_id", "measure", "year")
 CELL_KEYS = ("breakdown_level", "breakdown_key", "sex", "age_group")
+# Audit rounds that hide one targeted cell per exposed cell before hiding whole totals.
+TARGETED_ROUNDS = 3
 # Every column of a hidden row that can reveal a count.
 HIDDEN_COLUMNS = ("numerator", "denominator", "value", "ci_low", "ci_high", "std_value")
 # breakdown level -> ref.geography column; the order runs from coarse to fine.
@@ -154,32 +156,45 @@ def primary_cells(counts: np.ndarray, threshold: int) -> np.ndarray:
     return small.any(axis=1)
 
 
-def exposed_cells(matrix: np.ndarray, hidden: np.ndarray, tol: float = 1e-10) -> np.ndarray:
+def exposed_cells(matrix: np.ndarray, hidden: np.ndarray, tol: float = 1e-9) -> np.ndarray:
     """Hidden cells whose value follows from the totals, given every visible cell.
 
     With the visible cells known, the totals are linear equations in the hidden ones; a hidden cell
     is determined exactly when its unit vector lies in the row space of those equations, i.e. when
     the null space of the equations has no component along it.
     """
+    return audit(matrix, hidden, tol)[0]
+
+
+def audit(matrix: np.ndarray, hidden: np.ndarray, tol: float = 1e-9) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """(exposed mask, for each exposed cell a certificate): the certificate y (one weight per total)
+    combines the totals so that yᵀ·matrix is 1 at the cell, 0 at every other hidden cell; hiding a
+    visible cell where yᵀ·matrix is non-zero breaks that way of recovering it."""
     out = np.zeros(hidden.shape, dtype=bool)
+    certificates: dict[int, np.ndarray] = {}
     cols = np.flatnonzero(hidden)
     if cols.size == 0 or matrix.shape[0] == 0:
-        return out
-    a = matrix[:, cols]
-    a = a[np.abs(a).sum(axis=1) > 0]
-    if a.shape[0] == 0:
-        return out
-    for comp in _components(a):
-        sub = a[:, comp]
-        sub = sub[np.abs(sub).sum(axis=1) > 0]
+        return out, certificates
+    rowsel = np.flatnonzero(np.abs(matrix[:, cols]).sum(axis=1) > 0)
+    a = matrix[np.ix_(rowsel, cols)]
+    for comp in _components(a) if a.shape[0] else []:
+        rows = np.flatnonzero(np.abs(a[:, comp]).sum(axis=1) > 0)
+        sub = a[np.ix_(rows, comp)]
         # the eigenvectors of AᵀA with non-zero eigenvalues span the row space of A; e_i lies in it
-        # iff its projection onto them has length 1 (eigh of the small Gram matrix is much cheaper
-        # than an SVD, and the entries are small integers, so squaring the condition number is safe)
+        # iff its projection onto them has length 1 (eigh of the Gram matrix is much cheaper than an
+        # SVD; the entries are small integers, so squaring the condition number is harmless)
         w, v = np.linalg.eigh(sub.T @ sub)
-        span = v[:, w > tol * max(float(w.max()), 1.0) * sub.shape[1]]
-        determined = (span**2).sum(axis=1) > 1 - 1e-6
-        out[cols[comp[determined]]] = True
-    return out
+        keep = w > tol * max(float(w.max()), 1.0)
+        span, inv = v[:, keep], 1.0 / w[keep]
+        determined = np.flatnonzero((span**2).sum(axis=1) > 1 - 1e-6)
+        for k in determined:
+            # y = A (AᵀA)⁺ e_k solves Aᵀy = e_k
+            y = np.zeros(matrix.shape[0])
+            y[rowsel[rows]] = sub @ (span @ (inv * span[k]))
+            cell = int(cols[comp[k]])
+            out[cell] = True
+            certificates[cell] = y
+    return out, certificates
 
 
 def _components(a: np.ndarray) -> list[np.ndarray]:
@@ -229,6 +244,7 @@ def suppression_pattern(counts: np.ndarray, eq: Equations, threshold: int) -> tu
     for e, row in enumerate(incidence):
         for c in np.flatnonzero(row):
             cell_eqs[c].append(e)
+    rounds = 0
     while True:
         # greedy pass: no total may have exactly one hidden cell
         while True:
@@ -245,19 +261,51 @@ def suppression_pattern(counts: np.ndarray, eq: Equations, threshold: int) -> tu
                     added = True
             if not added:
                 break
-        exposed = np.flatnonzero(exposed_cells(matrix, hidden))
+        mask, certificates = audit(matrix, hidden)
+        exposed = np.flatnonzero(mask)
         if exposed.size == 0:
             return primary, hidden
-        pick = None
+        rounds += 1
+        if rounds > TARGETED_ROUNDS:
+            # exposures keep cascading: hide every usable cell of the exposed cells' totals at once
+            # (costs detail, but each audit is expensive and this converges in a few rounds)
+            before = int(hidden.sum())
+            reach = set(int(c) for c in exposed)
+            for _ in range(3):  # the totals of the exposed cells, then their neighbours' totals
+                reach |= {i for c in list(reach) for e in cell_eqs[c] for i in (eq.totals[e], *eq.parts[e])}
+                grow = [i for i in reach if usable[i] and not hidden[i]]
+                if grow:
+                    hidden[grow] = True
+                    break
+            if int(hidden.sum()) == before:  # nothing left nearby: every non-zero cell (then none is exposed)
+                hidden |= usable
+            if int(hidden.sum()) == before:
+                return primary, hidden  # every non-zero cell is hidden: nothing more can be inferred
+            continue
+        # one more cell for each exposed cell whose totals got none yet this round (one audit per
+        # round, not per cell: the audit is the expensive step)
+        touched: set[int] = set()
+        picks = 0
         for c in exposed:
-            pick = _pick_secondary(eq, cell_eqs[c], hidden, usable, size)
+            if touched.intersection(cell_eqs[c]):
+                continue  # a neighbour's pick this round may already protect it: see the next audit
+            # a visible cell that the recovering combination of totals uses (targeted), else any
+            # cell of the cell's own totals
+            weight = np.abs(certificates[int(c)] @ matrix)
+            useful = np.flatnonzero((weight > 1e-6) & usable & ~hidden)
+            pick = int(min(useful, key=lambda i: (size[i], i))) if useful.size else None
+            if pick is None:
+                pick = _pick_secondary(eq, cell_eqs[c], hidden, usable, size)
             if pick is not None:
-                break
-        if pick is None:  # every usable cell of those totals is hidden already; widen to all totals
+                hidden[pick] = True
+                touched.update(cell_eqs[pick])
+                touched.update(cell_eqs[c])
+                picks += 1
+        if picks == 0:  # every usable cell of those totals is hidden already; widen to all totals
             pick = _pick_secondary(eq, range(len(eq.totals)), hidden, usable, size)
-        if pick is None:
-            return primary, hidden  # all non-zero cells hidden: nothing more can be inferred
-        hidden[pick] = True
+            if pick is None:
+                return primary, hidden  # all non-zero cells hidden: nothing more can be inferred
+            hidden[pick] = True
 
 
 def suppress_small_cells(

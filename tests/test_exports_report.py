@@ -559,3 +559,24 @@ def test_progress_hides_what_restates_a_hidden_or_unexported_value():
     assert out.get_column("baseline_computed").to_list() == [10.0, None]
     assert out.get_column("projection_value").to_list() == [None, None]
     assert out.get_column("projection_slope").to_list() == [None, None]
+
+
+def test_reads_the_parquet_marts_when_the_warehouse_has_none(world: dict, tmp_path: Path):
+    p2 = world["values"].filter(pl.col("indicator_id") == "p2_tvang_personer")
+    for year in YEARS:
+        folder = tmp_path / "marts" / "indicator_values" / f"year={year}"
+        folder.mkdir(parents=True)
+        p2.filter(pl.col("year") == year).write_parquet(folder / "part-0.parquet")
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    try:
+        with pytest.raises(FileNotFoundError, match="no marts.indicator_values"):
+            write_status_report(con, 2025, tmp_path / "exports", marts_dir=tmp_path / "nowhere",
+                                catalogue=load_catalogue(world["catalogue"]), commit="x")
+        result = write_status_report(con, 2025, tmp_path / "exports", marts_dir=tmp_path / "marts",
+                                     catalogue=load_catalogue(world["catalogue"]), commit="x")
+    finally:
+        con.close()
+    df, _ = read_sheet(result.workbook, "p2_tvang_personer")
+    assert df.height == p2.filter((pl.col("year") == 2025) | (pl.col("breakdown_level") == "national")).height
+    targets = pl.read_csv(result.folder / "tables" / "targets.csv")
+    assert targets.get_column("note").to_list() == ["no marts.target_progress"]
