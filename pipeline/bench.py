@@ -1,0 +1,318 @@
+"""`make bench` / `make bench-small`: time the whole pipeline at national scale on this machine.
+
+What belongs here: generating the benchmark registers once per scale, the yardstick scan of every raw
+byte, the full run and the incremental refresh of one year, and the per-stage table written to
+`bench/results.json` (or `bench/results-small.json`). Not a test: nothing here asserts a speed.
+
+Stages are read from the run's event log (step start and end), peak memory from a sampler thread
+watching the process's resident set size (DuckDB works inside this process, so its memory counts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import psutil
+
+from pipeline.config import PROJECT_ROOT, Settings, parse_years
+
+BENCH_DIR = PROJECT_ROOT / "bench"
+SEED = 20250101
+STAGE_OF_GROUP = {"reference": "core model", "core": "core model", "ingest": "ingest + validate"}
+
+
+class MemorySampler:
+    """Samples this process's RSS every `interval` seconds; `peak(t0, t1)` gives the peak in a window."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval, self.samples = interval, []
+        self._proc, self._stop = psutil.Process(), threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            rss = self._proc.memory_info().rss
+            for child in self._proc.children(recursive=True):
+                try:
+                    rss += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.samples.append((time.time(), rss))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def peak(self, t0: float, t1: float) -> int:
+        inside = [rss for t, rss in self.samples if t0 - self.interval <= t <= t1 + self.interval]
+        return max(inside, default=0)
+
+
+@dataclass
+class Stage:
+    name: str
+    seconds: float = 0.0
+    rows_in: int | None = None
+    rows_out: int | None = None
+    peak_bytes: int = 0
+    steps: list[str] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        rows = self.rows_out if self.rows_out is not None else self.rows_in
+        return {
+            "stage": self.name,
+            "seconds": round(self.seconds, 2),
+            "rows_in": self.rows_in,
+            "rows_out": self.rows_out,
+            "rows_per_second": round(rows / self.seconds) if rows and self.seconds > 0 else None,
+            "peak_memory_gb": round(self.peak_bytes / 1e9, 2),
+            "steps": self.steps,
+        }
+
+
+def raw_files(raw_dir: Path) -> list[Path]:
+    return sorted(
+        p for p in raw_dir.rglob("*")
+        if p.is_file() and p.suffix.lower() in {".parquet", ".csv", ".sas7bdat"} and not p.name.startswith("_")
+    )
+
+
+def _csv_encoding(path: Path) -> str:
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def scan_all(raw_dir: Path) -> tuple[float, int, int]:
+    """The yardstick: DuckDB reads every raw byte once (every column of every file). Returns
+    (seconds, rows, bytes)."""
+    files = raw_files(raw_dir)
+    total_bytes = sum(p.stat().st_size for p in files)
+    rows = 0
+    t0 = time.perf_counter()
+    with duckdb.connect() as con:
+        con.execute("set threads = 2").fetchall()
+        for p in files:
+            if p.suffix.lower() == ".parquet":
+                source = "read_parquet($path)"
+                params: dict[str, Any] = {"path": str(p)}
+            elif p.suffix.lower() == ".csv":
+                source = "read_csv($path, all_varchar = true, encoding = $enc)"
+                params = {"path": str(p), "enc": _csv_encoding(p)}
+            else:
+                continue  # the benchmark registers contain no SAS files
+            # hash every column so that no column can be skipped by projection pushdown
+            n, _ = con.execute(f"select count(*), bit_xor(hash(columns(*))) from {source}", params).fetchone()[:2]
+            rows += n
+    return time.perf_counter() - t0, rows, total_bytes
+
+
+def generate(raw_dir: Path, scale: float, years: list[int]) -> Stage:
+    """Generate the benchmark registers unless a manifest of the same scale and years is there."""
+    manifest = raw_dir / "_synthetic.json"
+    want = {"scale": scale, "years": years, "seed": SEED}
+    if manifest.exists():
+        have = json.loads(manifest.read_text())
+        if all(have.get(k) == v for k, v in want.items()):
+            print(f"bench: reusing registers in {raw_dir}")
+            return Stage("generate (reused)")
+    raw_dir.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "pipeline", "synth", "--out", str(raw_dir), "--scale", str(scale),
+           "--years", f"{min(years)}-{max(years)}", "--seed", str(SEED)]
+    t0 = time.perf_counter()
+    proc = psutil.Popen(cmd)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, proc.memory_info().rss)
+        except psutil.Error:
+            pass
+        time.sleep(0.2)
+    if proc.returncode:
+        raise SystemExit(f"bench: generator failed with exit code {proc.returncode}")
+    stage = Stage("generate", seconds=time.perf_counter() - t0, peak_bytes=peak)
+    stage.rows_out = sum(
+        pl.scan_parquet(p).select(pl.len()).collect().item() if p.suffix == ".parquet" else 0
+        for p in raw_files(raw_dir)
+    ) or None
+    return stage
+
+
+def _stage_name(step: str, groups: dict[str, str]) -> str:
+    group = groups.get(step, "")
+    if group == "indicators":
+        return f"indicator {step}"
+    return STAGE_OF_GROUP.get(group, group or step)
+
+
+def _row_count(metadata: dict[str, Any]) -> int | None:
+    for key in ("dagster/row_count", "rows_staged", "rows", "row_count", "units"):
+        if key in metadata and isinstance(metadata[key].value, int | float):
+            return int(metadata[key].value)
+    return None
+
+
+def stages_from_run(instance: Any, run_id: str, groups: dict[str, str], sampler: MemorySampler) -> list[Stage]:
+    """Group the run's steps into stages with wall time, rows and peak memory."""
+    from dagster import DagsterEventType
+
+    starts: dict[str, float] = {}
+    stages: dict[str, Stage] = {}
+    windows: dict[str, list[tuple[float, float]]] = {}
+    for entry in instance.all_logs(run_id):
+        ev = entry.dagster_event
+        if ev is None or ev.step_key is None:
+            continue
+        step = ev.step_key
+        name = _stage_name(step, groups)
+        if ev.event_type == DagsterEventType.STEP_START:
+            starts[step] = entry.timestamp
+        elif ev.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            t0 = starts.get(step, entry.timestamp)
+            st = stages.setdefault(name, Stage(name))
+            st.seconds += entry.timestamp - t0
+            st.steps.append(step)
+            windows.setdefault(name, []).append((t0, entry.timestamp))
+        elif ev.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            n = _row_count(ev.event_specific_data.materialization.metadata)
+            if n is not None:
+                st = stages.setdefault(name, Stage(name))
+                st.rows_out = (st.rows_out or 0) + n
+    for name, st in stages.items():
+        st.peak_bytes = max((sampler.peak(a, b) for a, b in windows.get(name, [])), default=0)
+    order = ["ingest + validate", "core model"]
+    return sorted(stages.values(), key=lambda s: (order.index(s.name) if s.name in order else
+                                                  2 if s.name.startswith("indicator") else 3, s.name))
+
+
+def run_full(settings: Settings, selection: Any = None, partition: str | None = None) -> tuple[list[Stage], float, int, str, bool]:
+    """One in-process Dagster run (all assets, or a selection for one year), measured."""
+    import dagster as dg
+
+    from pipeline.definitions import build_defs
+    from pipeline.runner import QUIET_LOGS, RANGE_END, RANGE_START
+
+    defs = build_defs(settings)
+    groups = {}
+    for a in defs.assets:
+        for key in a.keys:
+            groups[key.to_user_string()] = a.group_names_by_key.get(key, "")
+    instance = dg.DagsterInstance.ephemeral()
+    tags = {} if partition else {RANGE_START: str(min(settings.years)), RANGE_END: str(max(settings.years))}
+    with MemorySampler() as sampler:
+        t0 = time.perf_counter()
+        result = dg.materialize(
+            [*defs.assets, *defs.asset_checks], resources=defs.resources, instance=instance, tags=tags,
+            partition_key=partition, selection=selection, run_config=QUIET_LOGS, raise_on_error=False,
+        )
+        wall = time.perf_counter() - t0
+    stages = stages_from_run(instance, result.run_id, groups, sampler)
+    return stages, wall, max((r for _, r in sampler.samples), default=0), result.run_id, result.success
+
+
+def new_delivery(raw_dir: Path, register: str, year: int) -> Path:
+    """Replace one year's file of a register with a corrected delivery: 0.5 % of rows withdrawn."""
+    folder = raw_dir / register
+    matches = [p for p in folder.iterdir() if p.stem.lower() == f"{register}_{year}"]
+    if not matches:
+        raise SystemExit(f"bench: no {register} file for {year} in {folder}")
+    path = matches[0]
+    if path.suffix == ".parquet":
+        df = pl.read_parquet(path)
+        df.filter(pl.int_range(pl.len()) % 200 != 0).write_parquet(path)
+    else:
+        enc = _csv_encoding(path)
+        text = path.read_bytes().decode(enc).splitlines(keepends=True)
+        kept = [line for i, line in enumerate(text) if i == 0 or i % 200 != 0]
+        path.write_bytes("".join(kept).encode(enc))
+    return path
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(f"{'stage':40} {'seconds':>9} {'rows out':>13} {'rows/s':>11} {'peak GB':>8}")
+    for r in rows:
+        rows_out = r["rows_out"] if r["rows_out"] is not None else r["rows_in"]
+        print(f"{r['stage'][:40]:40} {r['seconds']:9.1f} {rows_out if rows_out is not None else '':>13} "
+              f"{r['rows_per_second'] or '':>11} {r['peak_memory_gb']:8.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m pipeline.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--years", default="2010-2025")
+    p.add_argument("--refresh-year", type=int, default=None, help="year of the new delivery (default: last)")
+    args = p.parse_args(argv)
+    years = parse_years(args.years)
+    refresh_year = args.refresh_year or max(years)
+    tag = f"scale-{args.scale:g}"
+    root = BENCH_DIR / "data" / tag
+    settings = Settings(raw_dir=root / "raw", warehouse=root / "warehouse.duckdb", marts_dir=root / "marts",
+                        exports_dir=root / "exports", years=years)
+    os.environ.update(settings.to_env())  # partitions are read from the environment at import
+    os.environ.setdefault("POLARS_MAX_THREADS", "2")
+
+    gen = generate(settings.raw_dir, args.scale, years)
+    scan_s, scan_rows, scan_bytes = scan_all(settings.raw_dir)
+    print(f"bench: scan of every raw byte: {scan_s:.1f}s, {scan_rows:,} rows, {scan_bytes / 1e9:.2f} GB")
+    if settings.warehouse.exists():
+        settings.warehouse.unlink()
+
+    stages, wall, peak, run_id, ok = run_full(settings)
+    print(f"bench: full run {'OK' if ok else 'FAILED'} in {wall:.1f}s, peak memory {peak / 1e9:.2f} GB")
+
+    import dagster as dg
+    changed = [new_delivery(settings.raw_dir, r, refresh_year) for r in ("lpr_f_kontakter", "tvang")]
+    selection = dg.AssetSelection.assets("lpr_f_kontakter", "tvang").downstream()
+    inc_stages, inc_wall, inc_peak, _, inc_ok = run_full(settings, selection, str(refresh_year))
+    print(f"bench: incremental refresh of {refresh_year} {'OK' if inc_ok else 'FAILED'} in {inc_wall:.1f}s")
+
+    rows = [gen.row()] + [s.row() for s in stages]
+    results = {
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+                    "python": platform.python_version(), "platform": platform.platform()},
+        "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                     cwd=PROJECT_ROOT).stdout.strip() or None,
+        "scale": args.scale, "years": [min(years), max(years)], "run_ok": ok, "run_id": run_id,
+        "scan": {"seconds": round(scan_s, 2), "rows": scan_rows, "bytes": scan_bytes},
+        "full_run": {"seconds": round(wall, 2), "peak_memory_gb": round(peak / 1e9, 2),
+                     "multiple_of_scan": round(wall / scan_s, 2) if scan_s else None},
+        "generate": gen.row(),
+        "stages": rows,
+        "incremental": {"year": refresh_year, "files": [p.name for p in changed], "ok": inc_ok,
+                        "seconds": round(inc_wall, 2), "peak_memory_gb": round(inc_peak / 1e9, 2),
+                        "stages": [s.row() for s in inc_stages]},
+    }
+    print()
+    print_table(rows)
+    print(f"\nwhole pipeline {wall:.1f}s = {results['full_run']['multiple_of_scan']}x the raw scan "
+          f"({scan_s:.1f}s); incremental refresh {inc_wall:.1f}s; generator {gen.seconds:.1f}s")
+    out = BENCH_DIR / ("results.json" if args.scale >= 1.0 else f"results-{tag}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"bench: wrote {out}")
+    return 0 if ok and inc_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
