@@ -12,7 +12,6 @@ columns of docs/architecture.md ("Indicator units") plus indicator-specific ones
 """
 
 import re
-import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -163,10 +162,7 @@ def unit_counts(con: duckdb.DuckDBPyConnection, table: str, years: list[int]) ->
 
 def build_indicator_asset(spec: IndicatorSpec) -> dg.AssetsDefinition:
     deps = [dg.AssetKey(k) for k in CORE_DEPS.get(spec.id, ())]
-    with warnings.catch_warnings():
-        # backfill_policy is marked beta; the single-run policy is the project's convention
-        warnings.simplefilter("ignore", dg.BetaWarning)
-        return _indicator_asset(spec, deps)
+    return _indicator_asset(spec, deps)
 
 
 def _indicator_asset(spec: IndicatorSpec, deps: list[dg.AssetKey]) -> dg.AssetsDefinition:
