@@ -661,7 +661,7 @@ def indicator_values(context: dg.AssetExecutionContext, duckdb: DuckDBResource, 
         for ind_id, year in unit_years(con):
             computed.setdefault(ind_id, set()).add(year)
         df = compute_indicator_values(
-            con, catalogue, years, run_id=context.run_id, cat_version=cat_version, log=context.log,
+            con, catalogue, years, run_id=context.run.run_id, cat_version=cat_version, log=context.log,
             computed_years=computed,
         )  # fmt: skip
         problems = validate_values(df, catalogue, years)
@@ -690,7 +690,7 @@ def target_progress(context: dg.AssetExecutionContext, duckdb: DuckDBResource, s
         values = con.sql(
             "select indicator_id, measure, year, breakdown_level, sex, age_group, value from marts.indicator_values"
         ).pl()
-        df = target_progress_rows(values, catalogue, run_id=context.run_id, cat_version=cat_version)
+        df = target_progress_rows(values, catalogue, run_id=context.run.run_id, cat_version=cat_version)
         TargetProgress.validate(df)
         replace_table(con, "target_progress", df)
     write_parquet_atomic(df, settings.marts_path / "target_progress" / "part-0.parquet")
@@ -703,7 +703,7 @@ def target_progress(context: dg.AssetExecutionContext, duckdb: DuckDBResource, s
 def data_quality(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: SettingsResource) -> None:
     catalogue = load_catalogue()
     with duckdb.get_connection() as con:
-        df = data_quality_rows(con, catalogue, run_id=context.run_id, cat_version=catalogue_version())
+        df = data_quality_rows(con, catalogue, run_id=context.run.run_id, cat_version=catalogue_version())
         DataQuality.validate(df)
         replace_table(con, "data_quality", df)
     write_parquet_atomic(df, settings.marts_path / "data_quality" / "part-0.parquet")
