@@ -142,27 +142,20 @@ def register_counts(warehouse: Path, run_id: str) -> dict[str, dict[str, int]]:
     return {r[0]: dict(zip(keys, (int(v or 0) for v in r[1:]), strict=True)) for r in rows}
 
 
-def run_pipeline(settings: Settings, *, echo: Echo = print) -> RunOutcome:
-    """Materialise every asset and check of `build_defs(settings)` for `settings.years`, in-process."""
-    _check_years(settings)
-    from pipeline.definitions import build_defs
+REPORT_ASSET = "status_report"
 
-    defs = build_defs(settings)
-    instance = _instance()
-    progress = _Progress(echo)
-    _listen(instance, progress)
-    years = f"{min(settings.years)}-{max(settings.years)}"
-    echo(f"pipeline run: years {years}, raw {settings.raw_dir}, warehouse {settings.warehouse}")
-    t0 = time.monotonic()
-    result = dg.materialize(
-        [*defs.assets, *defs.asset_checks],
-        resources=defs.resources,
-        instance=instance,
-        tags={RANGE_START: str(min(settings.years)), RANGE_END: str(max(settings.years))},
-        run_config=QUIET_LOGS,
-        raise_on_error=False,
-    )
-    outcome = RunOutcome(success=result.success, run_id=result.run_id, seconds=time.monotonic() - t0)
+
+def _report_requests(report_years: list[int], partition_years: set[int]) -> list[dict[str, Any]]:
+    """One request (partition key or range tags) per block of consecutive report years."""
+    from pipeline.ops import partition_request, year_blocks
+
+    years = sorted(set(report_years) & partition_years)
+    return [partition_request(a, b) for a, b in year_blocks(years)]
+
+
+def _collect(result: Any, outcome: RunOutcome) -> None:
+    """Add a finished run's failed checks, warnings and failed steps to the outcome."""
+    outcome.success = outcome.success and result.success
     for ev in result.get_asset_check_evaluations():
         if ev.passed:
             continue
@@ -175,6 +168,55 @@ def run_pipeline(settings: Settings, *, echo: Echo = print) -> RunOutcome:
         message = _failure_message(ev)
         if "blocking asset check" not in message:  # the failed check itself is reported above
             outcome.failed_steps.append(f"{ev.step_key}: {message}")
+
+
+def run_pipeline(settings: Settings, *, echo: Echo = print, report_years: list[int] | None = None) -> RunOutcome:
+    """Materialise every asset and check of `build_defs(settings)` for `settings.years`, in-process.
+
+    The status report is a product of a report year, and its figures and workbook are the slowest step,
+    so it is built for `report_years` only (default: the last year of the run), in a second run after
+    the first one succeeded. Every other asset covers all of `settings.years`.
+    """
+    _check_years(settings)
+    from pipeline.definitions import build_defs
+
+    defs = build_defs(settings)
+    instance = _instance()
+    progress = _Progress(echo)
+    _listen(instance, progress)
+    years = f"{min(settings.years)}-{max(settings.years)}"
+    echo(f"pipeline run: years {years}, raw {settings.raw_dir}, warehouse {settings.warehouse}")
+    keys = {k.to_user_string() for a in defs.assets for k in a.keys}
+    has_report = REPORT_ASSET in keys
+    main_selection = dg.AssetSelection.all() - dg.AssetSelection.assets(REPORT_ASSET) if has_report else None
+    t0 = time.monotonic()
+    result = dg.materialize(
+        [*defs.assets, *defs.asset_checks],
+        resources=defs.resources,
+        instance=instance,
+        selection=main_selection,
+        tags={RANGE_START: str(min(settings.years)), RANGE_END: str(max(settings.years))},
+        run_config=QUIET_LOGS,
+        raise_on_error=False,
+    )
+    outcome = RunOutcome(success=True, run_id=result.run_id)
+    _collect(result, outcome)
+    if has_report and outcome.success:
+        wanted = report_years if report_years is not None else [max(settings.years)]
+        for req in _report_requests(wanted, set(settings.years)):
+            echo(f"pipeline run: status report for {req['partition_key'] or '-'.join(req['tags'].values())}")
+            report = dg.materialize(
+                [*defs.assets, *defs.asset_checks],
+                resources=defs.resources,
+                instance=instance,
+                selection=dg.AssetSelection.assets(REPORT_ASSET),
+                partition_key=req["partition_key"],
+                tags=req["tags"],
+                run_config=QUIET_LOGS,
+                raise_on_error=False,
+            )
+            _collect(report, outcome)
+    outcome.seconds = time.monotonic() - t0
     outcome.skipped_steps = progress.skipped
     outcome.steps_succeeded = progress.succeeded
     outcome.register_counts = register_counts(settings.warehouse, result.run_id)
@@ -207,6 +249,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exports-dir", type=Path, default=env.exports_dir, help="folder for exports")
     parser.add_argument("--years", default=f"{min(env.years)}-{max(env.years)}", help="e.g. 2015-2021")
     parser.add_argument("--data-end", default=None, help="data end date YYYY-MM-DD (default: from the data)")
+    parser.add_argument(
+        "--report-years", default=None,
+        help="years to build the status report for, e.g. 2025 or 2020-2025 (default: the last year of --years)",
+    )
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -232,7 +278,8 @@ def main(args: argparse.Namespace) -> int:
         print(f"pipeline run: raw folder {settings.raw_dir} does not exist")
         return 2
     use_settings(settings)
-    outcome = run_pipeline(settings)
+    report_years = parse_years(args.report_years) if getattr(args, "report_years", None) else None
+    outcome = run_pipeline(settings, report_years=report_years)
     if outcome.success:
         print(f"pipeline run: OK, {outcome.steps_succeeded} steps in {outcome.seconds:.1f}s (run {outcome.run_id})")
         return 0

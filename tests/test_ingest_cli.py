@@ -44,6 +44,10 @@ def test_run_exit_codes_good_then_bad_delivery(tmp_path: Path, capsys: pytest.Ca
     out = capsys.readouterr().out
     assert "start   bef" in out and "done    bef" in out
     assert "pipeline run: OK" in out
+    # the status report is built for the last year of the run unless --report-years says otherwise
+    assert "pipeline run: status report for 2019" in out
+    assert (tmp_path / "exports" / "2019" / "status_report_2019.xlsx").is_file()
+    assert not (tmp_path / "exports" / "2018").exists()
     marts_before = _snapshot(tmp_path / "marts") if (tmp_path / "marts").exists() else {}
 
     # a bad delivery: one of the four rows of bef 2019 breaks the contract
