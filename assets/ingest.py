@@ -27,7 +27,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 
 from pipeline.contract import LINEAGE_COLUMNS, REGISTER_NAMES, RegisterSpec, load_contract, quote_identifier
-from pipeline.db import run_sql, run_sql_file
+from pipeline.db import run_sql, run_sql_file, table_exists
 from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
 from pipeline.readers import SOURCE_ROW, ReadError, ReadResult, read_extract
 from pipeline.resources import SettingsResource
@@ -93,12 +93,6 @@ def file_hash(path: Path) -> str:
 
 
 # --- tables ------------------------------------------------------------------------------------------
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    # fetches the whole result (pipeline.db.table_exists leaves a DuckDB 2.0 result unfinished)
-    sql = "select count(*) from information_schema.tables where table_schema = $s and table_name = $t"
-    return bool(run_sql(con, sql, {"s": schema, "t": table})[0][0])
-
-
 def _table(schema: str, reg_name: str) -> str:
     return f"{schema}.{quote_identifier(reg_name)}"
 

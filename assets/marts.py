@@ -31,9 +31,9 @@ import pandera.errors
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from pipeline.aggregate import VALUE_SCHEMA, UnitTableMissing, aggregate_indicator, table_exists
+from pipeline.aggregate import VALUE_SCHEMA, UnitTableMissing, aggregate_indicator
 from pipeline.catalogue import IndicatorSpec, catalogue_version, load_catalogue
-from pipeline.db import run_sql_file
+from pipeline.db import run_sql_file, table_exists
 from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
 from pipeline.resources import SettingsResource
 from schemas.marts import DataQuality, IndicatorValues, TargetProgress

@@ -39,6 +39,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.catalogue import IndicatorSpec, MeasureSpec
+from pipeline.db import table_exists
 from pipeline.stats import direct_standardise, poisson_interval, weighted_wilson_interval, wilson_interval
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "assets" / "sql" / "marts"
@@ -95,13 +96,6 @@ def _render(sql_name: str, **parts: str) -> str:
     return sql
 
 
-def table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    # fetchall(), not fetchone(): DuckDB 2 keeps a result open until it is read to the end.
-    rows = con.execute(
-        "select count(*) from information_schema.tables where table_schema = $s and table_name = $t",
-        {"s": schema, "t": table},
-    ).fetchall()
-    return bool(rows[0][0])
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:

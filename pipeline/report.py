@@ -30,7 +30,7 @@ import xlsxwriter
 
 from pipeline import figures
 from pipeline.config import PROJECT_ROOT, Settings
-from pipeline.db import run_sql
+from pipeline.db import table_exists
 from pipeline.disclosure import DEFAULT_THRESHOLD, HIDDEN_COLUMNS, suppress_small_cells
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -104,12 +104,6 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] 
     return con.sql(sql, params=dict(params or {}) or None).pl()
 
 
-def _exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    # not pipeline.db.table_exists: its fetchone() leaves the result open, which DuckDB 2.0 refuses
-    sql = "select count(*) from information_schema.tables where table_schema = $s and table_name = $t"
-    return bool(run_sql(con, sql, {"s": schema, "t": table})[0][0])
-
-
 def load_inputs(
     con: duckdb.DuckDBPyConnection, year: int, marts_dir: Path | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
@@ -118,15 +112,15 @@ def load_inputs(
     The warehouse marts are read; where the warehouse has no `marts.indicator_values`, the Parquet
     marts under `marts_dir` are.
     """
-    if _exists(con, "marts", "indicator_values"):
+    if table_exists(con, "marts", "indicator_values"):
         values = _query(con, "indicator_values.sql", {"year": year})
     else:
         files = sorted(str(p) for p in (marts_dir or Path("/nonexistent")).glob("indicator_values/year=*/*.parquet"))
         if not files:
             raise FileNotFoundError("no marts.indicator_values in the warehouse and no Parquet marts in " f"{marts_dir}")
         values = _query(con, "indicator_values_parquet.sql", {"files": files, "year": year})
-    progress = _query(con, "target_progress.sql") if _exists(con, "marts", "target_progress") else pl.DataFrame()
-    geography = _query(con, "geography.sql") if _exists(con, "ref", "geography") else pl.DataFrame()
+    progress = _query(con, "target_progress.sql") if table_exists(con, "marts", "target_progress") else pl.DataFrame()
+    geography = _query(con, "geography.sql") if table_exists(con, "ref", "geography") else pl.DataFrame()
     values = values.with_columns(pl.col("breakdown_key").cast(pl.Utf8), pl.col("year").cast(pl.Int64))
     return values, progress, geography
 
