@@ -639,6 +639,26 @@ def target_table_text(settings: Any) -> str:
 # --- assets -----------------------------------------------------------------------------------------
 
 
+def national_preview(df: pl.DataFrame, catalogue: dict[str, IndicatorSpec]) -> str:
+    """Markdown table of each indicator's headline measure, national, all sexes and ages, by year.
+
+    Aggregate values only (no person-level data); shown as asset metadata in the UI.
+    """
+    years = sorted(df["year"].unique().to_list())
+    head = "| indicator | measure | " + " | ".join(map(str, years)) + " |"
+    lines = [head, "|" + "---|" * (len(years) + 2)]
+    national = df.filter(
+        (pl.col("breakdown_level") == "national") & (pl.col("sex") == "all") & (pl.col("age_group") == "all")
+    )
+    for spec in catalogue.values():
+        measure = spec.measures[0].id
+        rows = national.filter((pl.col("indicator_id") == spec.id) & (pl.col("measure") == measure))
+        by_year = {r["year"]: r["value"] for r in rows.iter_rows(named=True)}
+        cells = [f"{by_year[y]:.1f}" if by_year.get(y) is not None else "–" for y in years]
+        lines.append(f"| {spec.code} | {measure} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 @dg.asset(
     partitions_def=YEARS,
     backfill_policy=SINGLE_RUN,
@@ -676,6 +696,7 @@ def indicator_values(context: dg.AssetExecutionContext, duckdb: DuckDBResource, 
             "rows_per_year": json.dumps({str(k): v for k, v in written.items()}),
             "indicators": df["indicator_id"].n_unique(),
             "catalogue_version": cat_version,
+            "national_series": dg.MetadataValue.md(national_preview(df, catalogue)),
         }
     )
 

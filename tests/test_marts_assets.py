@@ -362,3 +362,26 @@ def test_indicator_values_refuses_to_publish_a_gap(tmp_path: Path, monkeypatch: 
     assert result.success
     flags = pl.read_parquet(marts.partition_path(tmp_path / "m", 2022))["flags"].unique().to_list()
     assert flags == ["no_units,small_denominator"]
+
+
+def test_national_preview_shows_headline_by_year_and_gaps() -> None:
+    import polars as pl
+
+    from assets.marts import national_preview
+    from pipeline.catalogue import load_catalogue
+
+    catalogue = load_catalogue()
+    base = {"breakdown_level": "national", "sex": "all", "age_group": "all"}
+    df = pl.DataFrame([
+        {**base, "indicator_id": "p4_genindlaeggelse", "measure": "share", "year": 2020, "value": 20.04},
+        {**base, "indicator_id": "p4_genindlaeggelse", "measure": "share", "year": 2021, "value": None},
+        # not national / not the headline measure: never shown
+        {**base, "indicator_id": "p4_genindlaeggelse", "measure": "share_std", "year": 2020, "value": 99.0},
+        {**base, "breakdown_level": "region", "indicator_id": "p4_genindlaeggelse", "measure": "share",
+         "year": 2021, "value": 55.0},
+    ])
+    text = national_preview(df, catalogue)
+    lines = text.splitlines()
+    assert lines[0] == "| indicator | measure | 2020 | 2021 |"
+    assert "| P4 | share | 20.0 | – |" in lines
+    assert len(lines) == 2 + len(catalogue)  # one row per catalogue indicator, gaps shown as –
