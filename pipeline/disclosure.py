@@ -7,7 +7,8 @@ are never dropped and zeros stay zeros. Writing the hidden cells out (as "[x]") 
 
 Rules (INDICATORS.md, "How values are published"):
 - primary: a count of 1..threshold-1, and every row whose numerator or denominator is in that range
-  (a non-integer such as expected deaths counts as small when 0 < x < threshold);
+  (a non-integer such as expected deaths counts as small when 0 < x < threshold), or whose complement
+  (denominator - numerator, for whole counts with numerator <= denominator) is;
 - secondary: wherever a hidden cell could be recovered from a total, the next smallest non-zero cell
   of that total is hidden too. The totals of a table are: every breakdown level sums to national,
   nested geography sums to its parent (municipalities to regions, 2027 regions and health councils;
@@ -146,7 +147,12 @@ def _count_matrix(table: pl.DataFrame) -> np.ndarray:
     unit = table.get_column("unit") if "unit" in table.columns else pl.Series([None] * table.height)
     is_count = unit.is_in(list(COUNT_UNITS)).fill_null(False)
     cols.append(pl.select(pl.when(is_count).then(table.get_column("value").cast(pl.Float64))).to_series())
-    return np.column_stack([c.fill_null(np.nan).to_numpy() for c in cols]) if table.height else np.zeros((0, 3))
+    # the complement of a share: denominator - numerator persons (e.g. 98 of 100 readmitted reveals 2 who
+    # were not) is a count revealed by subtraction, when both are whole counts and the numerator is a part
+    num, den = cols[0], cols[1]
+    whole = (num == num.floor()) & (den == den.floor()) & (num <= den)
+    cols.append(pl.select(pl.when(whole).then(den - num)).to_series())
+    return np.column_stack([c.fill_null(np.nan).to_numpy() for c in cols]) if table.height else np.zeros((0, 4))
 
 
 def primary_cells(counts: np.ndarray, threshold: int) -> np.ndarray:

@@ -169,3 +169,19 @@ def test_size_flags_are_dropped_from_hidden_rows_only():
     out = suppress_small_cells(t)
     assert out.get_column("suppressed").to_list() == [None, "primary", "secondary", None]
     assert out.get_column("flags").to_list() == ["lpr3_break", "lpr3_break", None, "small_denominator"]
+
+
+def test_a_share_whose_complement_is_small_is_hidden():
+    # 98 of 100 readmitted reveals that 2 were not: a count of 2 by subtraction from the denominator
+    t = table([("national", "DK", "all", "all", 198, 300, 66.0), ("region", "81", "all", "all", 98, 100, 98.0),
+               ("region", "82", "all", "all", 50, 100, 50.0), ("region", "83", "all", "all", 50, 100, 50.0)],
+              unit="percent")
+    out = suppress_small_cells(t)
+    m = marks(out)
+    assert m["region:81:all:all"] == "primary"
+    assert m["national:DK:all:all"] is None
+    assert sum(v == "secondary" for v in m.values()) == 1  # one more region, so 81 cannot be subtracted out
+    # a complement of 0 (everyone) and of 5 stay visible
+    t2 = table([("national", "DK", "all", "all", 15, 20, 75.0), ("region", "81", "all", "all", 10, 10, 100.0),
+                ("region", "82", "all", "all", 5, 10, 50.0)], unit="percent")
+    assert all(v is None for v in marks(suppress_small_cells(t2)).values())
