@@ -182,6 +182,7 @@ def stages_from_run(instance: Any, run_id: str, groups: dict[str, str], sampler:
     starts: dict[str, float] = {}
     stages: dict[str, Stage] = {}
     windows: dict[str, list[tuple[float, float]]] = {}
+    counted: set[tuple[str, str]] = set()
     for entry in instance.all_logs(run_id):
         ev = entry.dagster_event
         if ev is None or ev.step_key is None:
@@ -197,6 +198,11 @@ def stages_from_run(instance: Any, run_id: str, groups: dict[str, str], sampler:
             st.steps.append(step)
             windows.setdefault(name, []).append((t0, entry.timestamp))
         elif ev.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            # a single-run backfill emits one materialization per partition, all with the run's metadata
+            key = (step, ev.event_specific_data.materialization.asset_key.to_user_string())
+            if key in counted:
+                continue
+            counted.add(key)
             n = _row_count(ev.event_specific_data.materialization.metadata)
             if n is not None:
                 st = stages.setdefault(name, Stage(name))
