@@ -39,7 +39,7 @@ import numpy as np
 import polars as pl
 
 from pipeline.catalogue import IndicatorSpec, MeasureSpec
-from pipeline.db import table_exists
+from pipeline.db import run_sql_file, table_exists
 from pipeline.stats import direct_standardise, poisson_interval, weighted_wilson_interval, wilson_interval
 
 SQL_DIR = Path(__file__).resolve().parent.parent / "assets" / "sql" / "marts"
@@ -107,6 +107,7 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict) -> pl.DataFrame:
+    run_sql_file(con, SQL_DIR / "_macros.sql")  # temp macros the cell SQL uses (cheap: create or replace)
     return con.sql(sql, params=params).pl()
 
 

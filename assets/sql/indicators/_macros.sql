@@ -25,3 +25,12 @@ create or replace temp macro age_band(age, lower_bounds) as
 
 -- ISO week key of a date as (iso_year, iso_week), for lookups in core.dream_weeks / dream_coverage.
 create or replace temp macro iso_key(d) as {'iso_year': isoyear(d)::integer, 'iso_week': weekofyear(d)::integer};
+
+-- Residence of each (pnr, year) of a CTE or table: `bef` on 1 January of the year, else the latest
+-- earlier `bef`. An equi-join on pnr with one row per person and bef year, so it stays linear, unlike
+-- a range or ASOF join (which DuckDB planned as a nested loop here). Use: left join residence_asof(units) r
+create or replace temp macro residence_asof(source) as table
+    select q.pnr, q.year, arg_max(res.kom, res.year) as kom
+    from (select distinct pnr, year from query_table(source)) q
+    join core.residence res on res.pnr = q.pnr and res.year <= q.year
+    group by q.pnr, q.year;

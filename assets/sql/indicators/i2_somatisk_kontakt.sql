@@ -30,14 +30,7 @@ attrs as (
     from admitted a
     left join somatic s on s.pnr = a.pnr and s.year = a.year
     left join core.persons p on p.pnr = a.pnr
-    left join (
-        -- bef on 1 January of the year, else the latest earlier bef (an equi-join on pnr: one row per
-        -- person and bef year, so this stays linear, unlike a range join)
-        select q.pnr, q.year, arg_max(res.kom, res.year) as kom
-        from (select distinct pnr, year from admitted) q
-        join core.residence res on res.pnr = q.pnr and res.year <= q.year
-        group by q.pnr, q.year
-    ) r on r.pnr = a.pnr and r.year = a.year
+    left join residence_asof(admitted) r on r.pnr = a.pnr and r.year = a.year
 )
 select
     a.year,

@@ -40,14 +40,7 @@ attrs as (
         r.kom
     from units u
     left join core.persons p on p.pnr = u.pnr
-    left join (
-        -- bef on 1 January of the year, else the latest earlier bef (an equi-join on pnr: one row per
-        -- person and bef year, so this stays linear, unlike a range join)
-        select q.pnr, q.year, arg_max(res.kom, res.year) as kom
-        from (select distinct pnr, year from units) q
-        join core.residence res on res.pnr = q.pnr and res.year <= q.year
-        group by q.pnr, q.year
-    ) r on r.pnr = u.pnr and r.year = u.year
+    left join residence_asof(units) r on r.pnr = u.pnr and r.year = u.year
 )
 select
     a.year,

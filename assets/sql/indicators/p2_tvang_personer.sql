@@ -38,14 +38,7 @@ person_attr as (
     select py.pnr, py.year, p.koen, completed_years(p.foed_dag, py.age_date) as age, r.kom
     from person_year py
     left join core.persons p on p.pnr = py.pnr
-    left join (
-        -- bef on 1 January of the year, else the latest earlier bef (an equi-join on pnr: one row per
-        -- person and bef year, so this stays linear, unlike a range join)
-        select q.pnr, q.year, arg_max(res.kom, res.year) as kom
-        from (select distinct pnr, year from person_year) q
-        join core.residence res on res.pnr = q.pnr and res.year <= q.year
-        group by q.pnr, q.year
-    ) r on r.pnr = py.pnr and r.year = py.year
+    left join residence_asof(person_year) r on r.pnr = py.pnr and r.year = py.year
 )
 select
     m.year,

@@ -62,14 +62,7 @@ units as (
     left join core.persons p on p.pnr = c.pnr
     left join coverage cov on cov.iso_year = c.year
     left join other_weeks o on o.pnr = c.pnr and o.iso_year = c.year
-    left join (
-        -- bef on 1 January of the year, else the latest earlier bef (an equi-join on pnr: one row per
-        -- person and bef year, so this stays linear, unlike a range join)
-        select q.pnr, q.year, arg_max(res.kom, res.year) as kom
-        from (select distinct pnr, year from cand) q
-        join core.residence res on res.pnr = q.pnr and res.year <= q.year
-        group by q.pnr, q.year
-    ) r on r.pnr = c.pnr and r.year = c.year
+    left join residence_asof(cand) r on r.pnr = c.pnr and r.year = c.year
 ),
 classified as (
     select

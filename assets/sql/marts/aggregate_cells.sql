@@ -34,14 +34,7 @@ long as (
     select
         u.*,
         l.breakdown_level,
-        case l.breakdown_level
-            when 'national' then 'DK'
-            when 'region' then k_region
-            when 'region2027' then k_region2027
-            when 'sundhedsraad' then k_sundhedsraad
-            when 'kom' then k_kom
-            when 'reporting_region' then k_reporting_region
-        end as breakdown_key
+        breakdown_key(l.breakdown_level, k_region, k_region2027, k_sundhedsraad, k_kom, k_reporting_region) as breakdown_key
     from u
     cross join (select unnest($levels) as breakdown_level) as l
 )

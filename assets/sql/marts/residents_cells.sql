@@ -29,13 +29,7 @@ long as (
     select
         u.*,
         l.breakdown_level,
-        case l.breakdown_level
-            when 'national' then 'DK'
-            when 'region' then k_region
-            when 'region2027' then k_region2027
-            when 'sundhedsraad' then k_sundhedsraad
-            when 'kom' then k_kom
-        end as breakdown_key
+        breakdown_key(l.breakdown_level, k_region, k_region2027, k_sundhedsraad, k_kom, null) as breakdown_key
     from u
     cross join (select unnest($levels) as breakdown_level) as l
 )
