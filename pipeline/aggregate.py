@@ -72,7 +72,8 @@ VALUE_SCHEMA: dict[str, pl.DataType] = {
     "flags": pl.String(),
 }
 CELL_KEYS = ["year", "breakdown_level", "breakdown_key", "sex", "age_group"]
-_COUNT_COLUMNS = ["n_rows", "den", "den_all", "num", "num_rows", "num_persons", "n_value"]
+_FINE_COUNT_COLUMNS = ["n_rows", "den", "den_all", "num", "num_rows", "n_value"]
+_COUNT_COLUMNS = [*_FINE_COUNT_COLUMNS, "num_persons"]
 _SUM_COLUMNS = ["sum_w", "sum_w2", "sum_w_num", "sum_value", "sum_value_num"]
 
 
@@ -116,20 +117,18 @@ def _table_parts(spec: IndicatorSpec) -> tuple[str, str]:
     return schema, table
 
 
-# The distinct / holistic aggregates cost far more than the rest: computed only for the kinds using them.
-_NUM_PERSONS = "count(distinct pnr) filter (where in_num and in_filter)"
-_MEDIAN = "median(v) filter (where in_den and in_filter)"
-
-
-def _sql_parts(spec: IndicatorSpec, measure: MeasureSpec, has_reporting: bool) -> dict[str, str]:
+def _sql_parts(spec: IndicatorSpec, measure: MeasureSpec | None, has_reporting: bool) -> dict[str, str]:
+    """Identifier markers of the cell SQL; `measure` None = every measure at once ({{filters}})."""
     schema, table = _table_parts(spec)
-    return {
+    parts = {
         "unit_table": f"{_quote(schema)}.{_quote(table)}",
         "reporting_region": "reporting_region" if has_reporting else "cast(null as integer)",
-        "measure_filter": measure.filter or "true",
-        "num_persons": _NUM_PERSONS if measure.kind == "distinct_persons" else "cast(null as bigint)",
-        "median_value": _MEDIAN if measure.kind == "median" else "cast(null as double)",
     }
+    if measure is None:
+        parts["filters"] = "list_value(" + ", ".join(f"coalesce(({m.filter or 'true'}), false)" for m in spec.measures) + ")"
+    else:
+        parts["measure_filter"] = measure.filter or "true"
+    return parts
 
 
 def _levels(spec: IndicatorSpec, has_reporting: bool) -> list[str]:
@@ -268,27 +267,56 @@ def _values(kind: str, c: pl.DataFrame) -> dict[str, np.ndarray]:
     raise ValueError(f"measure kind {kind!r} has no value rule")
 
 
-def _measure_cells(
+def _indicator_cells(
+    con: duckdb.DuckDBPyConnection,
+    spec: IndicatorSpec,
+    years: list[int],
+    has_reporting: bool,
+    tokens: list[str],
+) -> dict[str, pl.DataFrame]:
+    """Per measure id: its complete cells (every grid cell, zeros included) with the aggregates
+    `_values` needs and the decoded unit flags. One pass over the unit table for all measures
+    (aggregate_cells.sql); distinct persons and medians, which do not add up, per measure that uses them."""
+    levels = _levels(spec, has_reporting)
+    params = {"years": years, "levels": levels, "n_measures": len(spec.measures), "flag_tokens": tokens or ["\x00"]}
+    sql = _render("aggregate_cells.sql", **_sql_parts(spec, None, has_reporting))
+    cells = _keep_splits(spec, _frame(con, sql, params))
+    cells = cells.with_columns(
+        [pl.col("measure_ix").cast(pl.Int64()), pl.col("year").cast(pl.Int32())]
+        + [pl.col(c).cast(pl.Int64()) for c in _FINE_COUNT_COLUMNS + ["flag_bits"]]
+        + [pl.col(c).cast(pl.Float64()) for c in _SUM_COLUMNS + ["mean_value"]]
+    )
+    # Every measure sees every unit row, so the keys met are the same for all: one grid.
+    grid = _grid(con, spec, years, levels, cells)
+    names = [pl.when((pl.col("flag_bits") // (1 << i)) % 2 == 1).then(pl.lit(t)) for i, t in enumerate(tokens)]
+    unit_flags = pl.concat_str(names, separator=",", ignore_nulls=True) if names else pl.lit(None, pl.String())
+    out = {}
+    for ix, measure in enumerate(spec.measures, start=1):
+        m = cells.filter(pl.col("measure_ix") == ix).drop("measure_ix")
+        m = m.join(_holistic(con, spec, measure, years, levels, has_reporting), on=CELL_KEYS, how="left")
+        out[measure.id] = _complete(m, grid).with_columns(unit_flags.alias("unit_flags"))
+    return out
+
+
+def _holistic(
     con: duckdb.DuckDBPyConnection,
     spec: IndicatorSpec,
     measure: MeasureSpec,
     years: list[int],
+    levels: list[str],
     has_reporting: bool,
-    tokens: list[str],
 ) -> pl.DataFrame:
-    levels = _levels(spec, has_reporting)
-    params = {"years": years, "levels": levels, "flag_tokens": tokens or ["\x00"]}
-    sql = _render("aggregate_cells.sql", **_sql_parts(spec, measure, has_reporting))
-    cells = _keep_splits(spec, _frame(con, sql, params))
-    cells = cells.with_columns(
-        [pl.col(c).cast(pl.Int64()) for c in _COUNT_COLUMNS + ["flag_bits"]]
-        + [pl.col(c).cast(pl.Float64()) for c in _SUM_COLUMNS + ["mean_value", "median_value"]]
-    )
-    c = _complete(cells, _grid(con, spec, years, levels, cells))
-    # Decode the OR-ed unit flag bits back to names.
-    names = [pl.when((pl.col("flag_bits") // (1 << i)) % 2 == 1).then(pl.lit(t)) for i, t in enumerate(tokens)]
-    unit_flags = pl.concat_str(names, separator=",", ignore_nulls=True) if names else pl.lit(None, pl.String())
-    return c.with_columns(unit_flags.alias("unit_flags"))
+    """num_persons (distinct_persons) and median_value (median) per cell; NULL for the other kinds."""
+    schema = {**{k: VALUE_SCHEMA[k] for k in CELL_KEYS}, "num_persons": pl.Int64(), "median_value": pl.Float64()}
+    if measure.kind not in ("distinct_persons", "median"):
+        return pl.DataFrame(schema=schema)
+    name = "distinct_persons_cells.sql" if measure.kind == "distinct_persons" else "median_cells.sql"
+    df = _keep_splits(spec, _frame(con, _render(name, **_sql_parts(spec, measure, has_reporting)),
+                                   {"years": years, "levels": levels}))  # fmt: skip
+    for col in ("num_persons", "median_value"):
+        if col not in df.columns:
+            df = df.with_columns(pl.lit(None).alias(col))
+    return df.select([pl.col(k).cast(t) for k, t in schema.items()])
 
 
 def _residents(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, years: list[int]) -> pl.DataFrame | None:
@@ -381,18 +409,14 @@ def aggregate_measure(
     spec: IndicatorSpec,
     measure: MeasureSpec,
     years: list[int],
+    c: pl.DataFrame,
     *,
-    columns: set[str] | None = None,
+    columns: set[str],
     residents: pl.DataFrame | None = None,
-    tokens: list[str] | None = None,
     empty_years: list[int] | None = None,
 ) -> pl.DataFrame:
-    """Value rows of one measure for the given years (only years with unit rows appear)."""
-    schema, table = _table_parts(spec)
-    columns = columns if columns is not None else _columns(con, schema, table)
+    """Value rows of one measure from its complete cells `c` (see _indicator_cells)."""
     has_reporting = "reporting_region" in columns
-    tokens = tokens if tokens is not None else _flag_tokens(con, spec, years)
-    c = _measure_cells(con, spec, measure, years, has_reporting, tokens)
     if c.height == 0:
         return pl.DataFrame(schema=VALUE_SCHEMA)
     v = _values(measure.kind, c)
@@ -474,9 +498,10 @@ def aggregate_indicator(
     if any(m.kind == "per_1000_residents" for m in spec.measures):
         residents = _residents(con, spec, present_years)
     tokens = _flag_tokens(con, spec, present_years)
+    cells = _indicator_cells(con, spec, present_years, "reporting_region" in columns, tokens)
     frames = [
         aggregate_measure(
-            con, spec, m, present_years, columns=columns, residents=residents, tokens=tokens, empty_years=empty_years
+            con, spec, m, present_years, cells[m.id], columns=columns, residents=residents, empty_years=empty_years
         )
         for m in spec.measures
     ]

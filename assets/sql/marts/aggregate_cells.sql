@@ -1,18 +1,20 @@
--- Aggregates of one measure of one indicator per year and breakdown cell (level x key x sex x age group).
--- Run by pipeline.aggregate. Markers: {{unit_table}} (validated table name), {{reporting_region}} (a
--- column name or NULL), {{measure_filter}} (the catalogue's predicate), {{num_persons}} and
--- {{median_value}} (the distinct/holistic aggregates, or NULL when the measure kind does not need
--- them: they are by far the most expensive part). Values are bound: $years, $levels, $flag_tokens.
--- Each unit row is repeated once per breakdown level asked for, so one GROUPING SETS over the splits
--- serves every level. Every cell with at least one unit row is kept, also when its counts are zero
--- (no HAVING); cells without any unit are added by the caller.
+-- Aggregates of every measure of one indicator per year and breakdown cell (level x key x sex x age
+-- group), in one pass over the unit table. Run by pipeline.aggregate. Markers: {{unit_table}}
+-- (validated table name), {{reporting_region}} (a column name or NULL), {{filters}} (a list of the
+-- catalogue's measure predicates, one boolean per measure, in catalogue order). Values are bound:
+-- $years, $levels, $n_measures, $flag_tokens.
+-- Two steps: (1) every unit row is counted once per measure into its finest cell (year, sex, age
+-- group and its key at every level): a few thousand rows however many units; (2) the finest cells
+-- are repeated once per breakdown level and rolled up with GROUPING SETS over the splits. Counts and
+-- sums add up exactly; the distinct-person counts and medians, which do not add up, are computed by
+-- distinct_persons_cells.sql and median_cells.sql. Every cell with at least one unit row is kept,
+-- also when its counts are zero (no HAVING); cells without any unit are added by the caller.
 with u as (
     select
         year,
-        pnr,
         coalesce(in_denominator, false) as in_den,
         coalesce(in_numerator, false) as in_num,
-        coalesce(({{measure_filter}}), false) as in_filter,
+        {{filters}} as filters,
         coalesce(weight, 1.0) as w,
         cast(value as double) as v,
         -- unit flags as a bit set over the table's distinct flag tokens (exact and cheap to OR up)
@@ -30,34 +32,56 @@ with u as (
     from {{unit_table}}
     where year in (select unnest($years))
 ),
+per_measure as (
+    select u.* exclude (filters), m.measure_ix, u.filters[m.measure_ix] as in_filter
+    from u
+    cross join (select unnest(range(1, $n_measures + 1)) as measure_ix) as m
+),
+fine as (
+    select
+        measure_ix, year, sex, age_group, k_region, k_region2027, k_sundhedsraad, k_kom, k_reporting_region,
+        count(*) as n_rows,
+        count(*) filter (where in_den and in_filter) as den,
+        count(*) filter (where in_den) as den_all,
+        count(*) filter (where in_den and in_num and in_filter) as num,
+        count(*) filter (where in_num and in_filter) as num_rows,
+        sum(w) filter (where in_den and in_filter) as sum_w,
+        sum(w * w) filter (where in_den and in_filter) as sum_w2,
+        sum(w) filter (where in_den and in_num and in_filter) as sum_w_num,
+        count(v) filter (where in_den and in_filter) as n_value,
+        sum(v) filter (where in_den and in_filter) as sum_value,
+        sum(v) filter (where in_num and in_filter) as sum_value_num,
+        bit_or(flag_bits) filter (where (in_den or in_num) and in_filter) as flag_bits
+    from per_measure
+    group by measure_ix, year, sex, age_group, k_region, k_region2027, k_sundhedsraad, k_kom, k_reporting_region
+),
 long as (
     select
-        u.*,
+        fine.*,
         l.breakdown_level,
         breakdown_key(l.breakdown_level, k_region, k_region2027, k_sundhedsraad, k_kom, k_reporting_region) as breakdown_key
-    from u
+    from fine
     cross join (select unnest($levels) as breakdown_level) as l
 )
 select
+    measure_ix,
     year,
     breakdown_level,
     breakdown_key,
     case when grouping(sex) = 1 then 'all' else sex end as sex,
     case when grouping(age_group) = 1 then 'all' else age_group end as age_group,
-    count(*) as n_rows,
-    count(*) filter (where in_den and in_filter) as den,
-    count(*) filter (where in_den) as den_all,
-    count(*) filter (where in_den and in_num and in_filter) as num,
-    count(*) filter (where in_num and in_filter) as num_rows,
-    {{num_persons}} as num_persons,
-    sum(w) filter (where in_den and in_filter) as sum_w,
-    sum(w * w) filter (where in_den and in_filter) as sum_w2,
-    sum(w) filter (where in_den and in_num and in_filter) as sum_w_num,
-    count(v) filter (where in_den and in_filter) as n_value,
-    sum(v) filter (where in_den and in_filter) as sum_value,
-    avg(v) filter (where in_den and in_filter) as mean_value,
-    {{median_value}} as median_value,
-    sum(v) filter (where in_num and in_filter) as sum_value_num,
-    bit_or(flag_bits) filter (where (in_den or in_num) and in_filter) as flag_bits
+    cast(sum(n_rows) as bigint) as n_rows,
+    cast(sum(den) as bigint) as den,
+    cast(sum(den_all) as bigint) as den_all,
+    cast(sum(num) as bigint) as num,
+    cast(sum(num_rows) as bigint) as num_rows,
+    sum(sum_w) as sum_w,
+    sum(sum_w2) as sum_w2,
+    sum(sum_w_num) as sum_w_num,
+    cast(sum(n_value) as bigint) as n_value,
+    sum(sum_value) as sum_value,
+    sum(sum_value) / nullif(sum(n_value), 0) as mean_value,
+    sum(sum_value_num) as sum_value_num,
+    bit_or(flag_bits) as flag_bits
 from long
-group by year, breakdown_level, breakdown_key, grouping sets ((), (sex), (age_group), (sex, age_group))
+group by measure_ix, year, breakdown_level, breakdown_key, grouping sets ((), (sex), (age_group), (sex, age_group))

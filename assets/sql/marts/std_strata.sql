@@ -3,6 +3,8 @@
 -- population: the denominator units of $standard_year at national level, per split value of the cell
 -- (sex and age group, 'all' = not split). Markers {{unit_table}}, {{reporting_region}},
 -- {{measure_filter}}, {{stratum}} are replaced by validated names / catalogue text; values are bound.
+-- The units are first counted per finest cell and stratum (a few thousand rows), then rolled up per
+-- level and grouping set: exact counts without repeating every unit row once per level.
 with u as (
     select
         year,
@@ -20,14 +22,22 @@ with u as (
       and coalesce(in_denominator, false)
       and coalesce(({{measure_filter}}), false)
 ),
+fine as (
+    select
+        year, stratum, sex, age_group, k_region, k_region2027, k_sundhedsraad, k_kom, k_reporting_region,
+        count(*) as den,
+        count(*) filter (where in_num) as num
+    from u
+    where u.year in (select unnest($years))
+    group by all
+),
 long as (
     select
-        u.*,
+        fine.*,
         l.breakdown_level,
         breakdown_key(l.breakdown_level, k_region, k_region2027, k_sundhedsraad, k_kom, k_reporting_region) as breakdown_key
-    from u
+    from fine
     cross join (select unnest($levels) as breakdown_level) as l
-    where u.year in (select unnest($years))
 ),
 cells as (
     select
@@ -37,8 +47,8 @@ cells as (
         case when grouping(sex) = 1 then 'all' else sex end as sex,
         case when grouping(age_group) = 1 then 'all' else age_group end as age_group,
         stratum,
-        count(*) as den,
-        count(*) filter (where in_num) as num
+        cast(sum(den) as bigint) as den,
+        cast(sum(num) as bigint) as num
     from long
     group by year, breakdown_level, breakdown_key, stratum, grouping sets ((), (sex), (age_group), (sex, age_group))
 ),
