@@ -1,17 +1,23 @@
 """Ingest assets: one per register, raw extract files -> `raw.*`, `staging.*`, `quarantine.*`, `meta.load_log`.
 
-What belongs here: finding a register's files, judging one delivery (read, schema drift, Pandera
-validation, threshold), writing its rows in one transaction, the Dagster assets (yearly where the
+What belongs here: finding a register's files, judging one delivery (read, schema drift, SQL rules,
+threshold, the Pandera gate), writing its rows in one transaction, the Dagster assets (yearly where the
 register is yearly) and their checks:
 - `valid_rows` (blocking): a delivery whose quarantined rows exceed the register's thresholds is
   refused; the check fails and reports counts by rule (never row contents).
 - `row_conservation` (blocking): raw = staging + quarantine for every year.
 - `unknown_codes` (warning): values of growing reference lists (coercion types, markers, DREAM codes)
   that `ref.codes` does not know; they are kept, only counted.
+A delivery is judged in one pass inside DuckDB: the file is read into a temp table of text
+(`pipeline.readers.read_into`), the register's rules compiled from the contract
+(`schemas.registers.compile_rules`) give the `_reasons` of the broken rows, and the rows are written
+with insert-from-select in one transaction. Before the commit the register's Pandera model checks the
+typed rows just staged (`check_staged`): rows the rules accepted that break the model mean the two
+disagree, a bug, so the delivery is rolled back and the asset fails (`RulesDisagree`).
 A refused delivery writes only its quarantine rows (flagged `_refused`) and its load-log row: the last
 good raw/staging rows of that year stay. Schema drift or an unreadable file stops the register (the
 asset fails naming file, column, expected and found type). The rules live in the contract
-(`schemas/registers.yaml`) and the Pandera models (`schemas/registers.py`), not here.
+(`schemas/registers.yaml`) and `schemas/registers.py`, not here.
 """
 
 import hashlib
@@ -29,13 +35,23 @@ from dagster_duckdb import DuckDBResource
 from pipeline.contract import LINEAGE_COLUMNS, REGISTER_NAMES, RegisterSpec, load_contract, quote_identifier
 from pipeline.db import run_sql, run_sql_file, table_exists
 from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
-from pipeline.readers import SOURCE_ROW, ReadError, ReadResult, read_extract
+from pipeline.readers import SOURCE_ROW, ReadError, ReadInfo, read_into
 from pipeline.resources import SettingsResource
-from schemas.registers import INDEX, REASONS, known_municipalities, parse, register_schema, row_reasons
+from schemas.registers import (
+    REASONS,
+    compile_rules,
+    install_parse_macros,
+    known_municipalities,
+    model_reasons,
+    register_model,
+    staging_select,
+)
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "ingest"
 GROUP = "ingest"
 REFUSED = "_refused"
+READ_ROWS = "_ingest_rows"  # temp table: the delivery as read (text), `pipeline.readers.read_into`
+BAD_ROWS = "_ingest_bad"  # temp table: `_source_row`, `_reasons` of its broken rows
 # contract type -> kinds a typed file (Parquet, SAS) may deliver for it; text always fits
 COMPATIBLE_KINDS = {
     "str": {"string", "numeric"},
@@ -147,10 +163,10 @@ def previous_kinds(con: duckdb.DuckDBPyConnection, register: str) -> dict[str, t
     return latest
 
 
-def schema_problems(reg: RegisterSpec, result: ReadResult, file: str, previous: dict[str, tuple[str, str]]) -> list[str]:
+def schema_problems(reg: RegisterSpec, result: ReadInfo, file: str, previous: dict[str, tuple[str, str]]) -> list[str]:
     """Missing contract columns and columns whose type does not fit the contract or changed since the last delivery."""
     problems = []
-    present = set(result.frame.columns)
+    present = set(result.columns)
     for c in reg.columns:
         if c.name not in present:
             problems.append(f"{file}: required column {c.name!r} ({c.type}) is missing")
@@ -168,31 +184,24 @@ def schema_problems(reg: RegisterSpec, result: ReadResult, file: str, previous: 
     return problems
 
 
-def rule_counts(reasons: pl.DataFrame) -> dict[str, int]:
-    """Rows per broken rule (a row breaking two rules counts under both)."""
-    if reasons.height == 0:
-        return {}
-    counts = (
-        reasons.select(pl.col(REASONS).str.split(";").alias("rule"))
-        .explode("rule")
-        .group_by("rule")
-        .len()
-        .sort("rule")
+def rule_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows per broken rule of the judged delivery (a row breaking two rules counts under both)."""
+    rows = run_sql(
+        con,
+        f"select rule, count(*) from (select unnest(string_split({REASONS}, ';')) as rule from {BAD_ROWS}) "
+        "group by rule order by rule",
     )
-    return dict(zip(counts["rule"].to_list(), counts["len"].to_list(), strict=True))
+    return {rule: n for rule, n in rows}
 
 
-def _typed(reg: RegisterSpec, rows: pl.DataFrame) -> pl.DataFrame:
-    casts = [parse(pl.col(c.name), c.type).alias(c.name) for c in reg.columns if c.type != "str"]
-    return rows.with_columns(casts)
+class RulesDisagree(Exception):
+    """Rows the SQL rules accepted break the Pandera model: a bug in the rules; the delivery is not staged."""
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    con.register("_ingest_rows", frame)
-    try:
-        run_sql(con, f"insert into {table} by name select * from _ingest_rows")
-    finally:
-        con.unregister("_ingest_rows")
+def _lineage(data: list[str]) -> str:
+    cols = ", ".join(quote_identifier(c) for c in data)
+    return (f"{cols}, cast($year as integer) as _year, $file as _source_file, {SOURCE_ROW}, "
+            "cast($loaded_at as timestamp) as _loaded_at")
 
 
 def _delete_year(con: duckdb.DuckDBPyConnection, table: str, year: int | None, extra: str = "") -> None:
@@ -202,29 +211,65 @@ def _delete_year(con: duckdb.DuckDBPyConnection, table: str, year: int | None, e
         run_sql(con, f"delete from {table} where _year = $year {extra}", {"year": year})
 
 
-def _write_accepted(con, reg: RegisterSpec, year: int | None, rows: pl.DataFrame, bad: pl.Series, weeks: list[str]) -> None:
+def _insert_quarantine(con, reg: RegisterSpec, data: list[str], lineage: dict[str, Any], refused: bool) -> None:
+    run_sql(
+        con,
+        f"insert into {_table('quarantine', reg.name)} by name select {_lineage(data)}, {REASONS}, "
+        f"{'true' if refused else 'false'} as {REFUSED} from {READ_ROWS} join {BAD_ROWS} using ({SOURCE_ROW}) "
+        f"order by {SOURCE_ROW}",
+        lineage,
+    )
+
+
+def _write_accepted(con, reg: RegisterSpec, year: int | None, data: list[str], weeks: list[str],
+                    lineage: dict[str, Any]) -> None:
     if reg.week_columns:
         # one wide file: the tables take the delivery's week columns, so they are rebuilt whole
         for schema, cols in table_columns(reg, weeks).items():
             run_sql(con, f"create or replace table {_table(schema, reg.name)} ({_column_defs(cols, {})})")
     for schema in ("raw", "staging", "quarantine"):
         _delete_year(con, _table(schema, reg.name), year)
-    lineage_and_data = rows.drop(REASONS)
-    _insert(con, _table("raw", reg.name), lineage_and_data)
-    _insert(con, _table("staging", reg.name), _typed(reg, lineage_and_data.filter(~bad)))
-    _insert(con, _table("quarantine", reg.name), rows.filter(bad).with_columns(pl.lit(False).alias(REFUSED)))
+    run_sql(con, f"insert into {_table('raw', reg.name)} by name select {_lineage(data)} from {READ_ROWS}", lineage)
+    typed = staging_select(reg, weeks)
+    run_sql(
+        con,
+        f"insert into {_table('staging', reg.name)} by name select {typed}, cast($year as integer) as _year, "
+        f"$file as _source_file, {SOURCE_ROW}, cast($loaded_at as timestamp) as _loaded_at from {READ_ROWS} "
+        f"where {SOURCE_ROW} not in (select {SOURCE_ROW} from {BAD_ROWS})",
+        lineage,
+    )
+    _insert_quarantine(con, reg, data, lineage, refused=False)
 
 
-def _write_refused(con, reg: RegisterSpec, year: int | None, rows: pl.DataFrame, bad: pl.Series, weeks: list[str]) -> None:
-    table = _table("quarantine", reg.name)
+def _write_refused(con, reg: RegisterSpec, year: int | None, data: list[str], weeks: list[str],
+                   lineage: dict[str, Any]) -> None:
     if weeks:
         _add_missing_columns(con, "quarantine", reg, weeks)
-    _delete_year(con, table, year, f"and {REFUSED}")
-    _insert(con, table, rows.filter(bad).with_columns(pl.lit(True).alias(REFUSED)))
+    _delete_year(con, _table("quarantine", reg.name), year, f"and {REFUSED}")
+    _insert_quarantine(con, reg, data, lineage, refused=True)
+
+
+def check_staged(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | None, file: str, data: list[str],
+                 known_koms: frozenset[int] | None) -> None:
+    """Run the register's Pandera model eagerly on the typed rows just staged; raise RulesDisagree if broken."""
+    cols = ", ".join(quote_identifier(c) for c in data)
+    where, params = ("_year is null", {}) if year is None else ("_year = $year", {"year": year})
+    staged = con.sql(f"select {cols} from {_table('staging', reg.name)} where {where}", params=params).pl()
+    try:
+        broken = model_reasons(register_model(reg, known_koms), staged)
+    except ValueError as exc:
+        raise RulesDisagree(f"{file}: the staged rows do not fit the Pandera model of {reg.name}: {exc}") from exc
+    if broken.height:
+        counts = broken.select(pl.col(REASONS).str.split(";")).explode(REASONS)[REASONS].value_counts(sort=True)
+        by_rule = ", ".join(f"{r} {n}" for r, n in sorted(counts.rows()))
+        raise RulesDisagree(
+            f"{file}: {broken.height} row(s) accepted by the SQL rules break the Pandera model of {reg.name} "
+            f"({by_rule}); the rules and the model disagree (a bug): nothing of this delivery was staged"
+        )
 
 
 def _log(con, reg: RegisterSpec, d: Delivery, *, loaded_at: datetime, digest: str | None, run_id: str | None,
-         result: ReadResult | None) -> None:
+         result: ReadInfo | None) -> None:
     run_sql_file(
         con,
         SQL_DIR / "insert_load_log.sql",
@@ -261,7 +306,8 @@ def load_delivery(
     """Judge one file and write it: accepted -> raw/staging/quarantine of its year; refused -> quarantine only.
 
     Every outcome is logged in meta.load_log. Raises nothing for bad data; the returned status says
-    what happened (`schema_drift` and `unreadable` leave every table as it was).
+    what happened (`schema_drift` and `unreadable` leave every table as it was). Raises RulesDisagree
+    (nothing written) when staged rows break the Pandera model.
     """
     path = Path(path)
     ensure_tables(con, reg)
@@ -269,50 +315,49 @@ def load_delivery(
     digest = file_hash(path)
     delivery = Delivery(reg.name, year, path.name, status="loaded")
     try:
-        result = read_extract(path)
+        result = read_into(con, path, READ_ROWS)
     except ReadError as exc:
         delivery.status, delivery.message = "unreadable", str(exc)
         _log(con, reg, delivery, loaded_at=loaded_at, digest=digest, run_id=run_id, result=None)
         return delivery
-    delivery.rows_read = result.frame.height
+    try:
+        return _judge(con, reg, path, year, result, delivery, loaded_at=loaded_at, digest=digest, run_id=run_id,
+                      known_koms=known_koms)
+    finally:
+        run_sql(con, f"drop table if exists {READ_ROWS}; drop table if exists {BAD_ROWS}")
+
+
+def _judge(con, reg: RegisterSpec, path: Path, year: int | None, result: ReadInfo, delivery: Delivery, *,
+           loaded_at: datetime, digest: str, run_id: str | None, known_koms: frozenset[int] | None) -> Delivery:
+    delivery.rows_read = result.rows
     problems = schema_problems(reg, result, path.name, previous_kinds(con, reg.name))
     if problems:
         delivery.status, delivery.message = "schema_drift", "; ".join(problems)
         _log(con, reg, delivery, loaded_at=loaded_at, digest=digest, run_id=run_id, result=result)
         return delivery
 
-    weeks = sorted(c for c in result.frame.columns if reg.is_week_column(c))
-    data_cols = reg.column_names + weeks
-    data = result.frame.select(pl.col(data_cols).cast(pl.Utf8))
-    reasons = row_reasons(register_schema(reg, known_koms), data)
-    rows = (
-        data.with_row_index(INDEX)
-        .with_columns(pl.col(INDEX).cast(pl.Int64))
-        .join(reasons, on=INDEX, how="left", maintain_order="left")
-        .drop(INDEX)
-        .with_columns(
-            pl.lit(year, dtype=pl.Int32).alias("_year"),
-            pl.lit(path.name).alias("_source_file"),
-            result.frame[SOURCE_ROW].alias("_source_row"),
-            pl.lit(loaded_at, dtype=pl.Datetime("us")).alias("_loaded_at"),
-        )
-    )
-    bad = rows[REASONS].is_not_null()
-    delivery.rows_quarantined = int(bad.sum())
-    delivery.rule_counts = rule_counts(reasons)
+    weeks = sorted(c for c in result.columns if reg.is_week_column(c))
+    data = reg.column_names + weeks
+    install_parse_macros(con)
+    rules = compile_rules(reg, READ_ROWS, weeks, known_koms)
+    run_sql(con, f"create or replace temp table {BAD_ROWS} as {rules.sql}", rules.params)
+    delivery.rule_counts = rule_counts(con)
+    delivery.rows_quarantined = run_sql(con, f"select count(*) from {BAD_ROWS}")[0][0]
     refused = reg.thresholds.exceeded(delivery.rows_quarantined, delivery.rows_read)
     if refused:
         delivery.status = "refused"
         delivery.message = refusal_message(reg, delivery)
     else:
         delivery.rows_staged = delivery.rows_read - delivery.rows_quarantined
+    lineage = {"year": year, "file": path.name, "loaded_at": loaded_at}
 
     con.begin()
     try:
         if refused:
-            _write_refused(con, reg, year, rows, bad, weeks)
+            _write_refused(con, reg, year, data, weeks, lineage)
         else:
-            _write_accepted(con, reg, year, rows, bad, weeks)
+            _write_accepted(con, reg, year, data, weeks, lineage)
+            check_staged(con, reg, year, path.name, data, known_koms)
         _log(con, reg, delivery, loaded_at=loaded_at, digest=digest, run_id=run_id, result=result)
         con.commit()
     except Exception:
@@ -367,7 +412,7 @@ def _run_ingest(context: dg.AssetExecutionContext, duckdb: DuckDBResource, setti
     try:
         with duckdb.get_connection() as con:
             deliveries = ingest_register(con, reg, settings.raw_path, years, run_id=context.run.run_id, known_koms=koms)
-    except ReadError as exc:
+    except (ReadError, RulesDisagree) as exc:
         raise dg.Failure(description=str(exc)) from exc
     for d in deliveries:
         context.log.info(
@@ -497,7 +542,7 @@ def _has_week_columns(con: duckdb.DuckDBPyConnection, reg: RegisterSpec) -> bool
 
 def _make_checks(reg: RegisterSpec, asset: dg.AssetsDefinition) -> list[dg.AssetChecksDefinition]:
     @dg.asset_check(asset=asset, name="valid_rows", blocking=True, pool="warehouse",
-                    description=f"Pandera model of {reg.name}: quarantined rows within "
+                    description=f"rules of {reg.name} (contract; Pandera gate on staged rows): quarantined rows within "
                     f"{reg.thresholds.max_rows} rows and {reg.thresholds.max_share:.2%} per delivery")
     def valid_rows(context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:

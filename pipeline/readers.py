@@ -1,18 +1,23 @@
 """Readers for register extracts: Parquet, CSV (`;` or `,`, UTF-8 or Latin-1) and SAS7BDAT.
 
-A reader returns the rows *as read*: every column as text (so the validation sees exactly what was
-delivered and the quarantine can keep it), column names lower-case, blank text as null, and a
-`_source_row` column (1-based data row in the file). It also reports each column's kind in the file
-(`string`, `numeric`, `date`, `datetime`, `time`, `boolean`, `null`; `text` for CSV, which carries
-no types) so the ingest can notice a column whose type changed between deliveries.
+A reader puts the rows *as read* into a DuckDB table (`read_into`): every column as text (so the
+validation sees exactly what was delivered and the quarantine can keep it), column names
+lower-case, blank text as null, and a `_source_row` column (1-based data row in the file). It also
+reports each column's kind in the file (`string`, `numeric`, `date`, `datetime`, `time`, `boolean`,
+`null`; `text` for CSV, which carries no types) so the ingest can notice a column whose type changed
+between deliveries. Parquet and CSV are read by DuckDB itself (no round trip through Python); SAS
+through pyreadstat, whose frame is handed to DuckDB as Arrow and normalised by the same SQL.
+`read_extract` returns the same rows as a Polars frame (tests, the synthetic generator's checks).
 
-Normalisations that keep the text faithful to the value: SAS stores every number as a double, so a
-numeric column whose values are all whole numbers is written without `.0`; native dates become
-`YYYY-MM-DD`, timestamps `YYYY-MM-DD HH:MM:SS`, times `HH:MM:SS`. Nothing here knows the contract.
+Normalisations that keep the text faithful to the value (`_text_sql`, the one definition for every
+format): SAS stores every number as a double, so a whole-number double is written without `.0`;
+native dates become `YYYY-MM-DD`, timestamps `YYYY-MM-DD HH:MM:SS`, times `HH:MM:SS`; text is trimmed
+and blank text is null. Nothing here knows the contract.
 """
 
 from __future__ import annotations
 
+import csv
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +27,13 @@ import polars as pl
 
 SOURCE_ROW = "_source_row"
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".sas7bdat": "sas7bdat"}
+# what Polars/Rust `str.strip_chars()` strips (Unicode White_Space); DuckDB's trim() takes them as a set
+WHITESPACE = (
+    " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+_NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+            "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL")
 
 
 class ReadError(Exception):
@@ -29,9 +41,20 @@ class ReadError(Exception):
 
 
 @dataclass(frozen=True)
-class ReadResult:
-    frame: pl.DataFrame  # every column Utf8 (names lower-case) + _source_row (Int64, 1-based)
+class ReadInfo:
+    """What `read_into` put into its table: the file's columns (lower-case, file order) and their kinds."""
+
+    table: str
+    columns: list[str]
     kinds: dict[str, str]  # column -> kind of the column in the file
+    file_format: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    frame: pl.DataFrame  # _source_row (Int64, 1-based) + every column Utf8 (names lower-case)
+    kinds: dict[str, str]
     file_format: str
 
 
@@ -42,26 +65,34 @@ def file_format(path: Path) -> str:
         raise ReadError(f"{path.name}: unsupported file type {path.suffix!r} (parquet, csv or sas7bdat)") from None
 
 
-def read_extract(path: Path) -> ReadResult:
-    """Read one extract file (any accepted format) into text columns; raise ReadError naming the file."""
+def read_into(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInfo:
+    """Read one extract file into the temp table `table` (replaced); raise ReadError naming the file.
+
+    `table` is a plain name chosen by the caller (never data). The table has `_source_row` and one
+    VARCHAR column per file column, in file order.
+    """
     path = Path(path)
     fmt = file_format(path)
     try:
         if fmt == "parquet":
-            frame = pl.read_parquet(path)
-        elif fmt == "sas7bdat":
-            frame = _read_sas(path)
-        else:
-            frame = _read_csv(path)
+            return _read_parquet(con, path, table)
+        if fmt == "sas7bdat":
+            return _read_sas(con, path, table)
+        return _read_csv(con, path, table)
     except ReadError:
         raise
     except Exception as exc:  # any reader failure becomes one clear message naming the file
         raise ReadError(f"{path.name}: cannot read the {fmt} file ({type(exc).__name__}: {_short(exc)})") from exc
-    frame = _lower_case_names(frame, path)
-    kinds = {c: ("text" if fmt == "csv" else _kind(frame.schema[c])) for c in frame.columns}
-    return ReadResult(frame=_as_text(frame).with_row_index(SOURCE_ROW, offset=1).with_columns(
-        pl.col(SOURCE_ROW).cast(pl.Int64)
-    ), kinds=kinds, file_format=fmt)
+
+
+def read_extract(path: Path) -> ReadResult:
+    """Read one extract file (any accepted format) into a Polars frame of text columns, in file order."""
+    with duckdb.connect() as con:
+        info = read_into(con, path, "_extract")
+        frame = con.sql(f'select * from "{info.table}" order by {SOURCE_ROW}').pl()
+    text = [c for c in frame.columns if c != SOURCE_ROW]
+    frame = frame.with_columns(pl.col(SOURCE_ROW).cast(pl.Int64), pl.col(text).cast(pl.Utf8))
+    return ReadResult(frame=frame, kinds=info.kinds, file_format=info.file_format)
 
 
 def _short(exc: Exception, limit: int = 200) -> str:
@@ -69,38 +100,156 @@ def _short(exc: Exception, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _read_sas(path: Path) -> pl.DataFrame:
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lower_case_names(names: list[str], path: Path) -> list[str]:
+    lower = [c.lstrip("\ufeff").strip().lower() for c in names]
+    dupes = sorted({n for n in lower if lower.count(n) > 1})
+    if dupes:
+        raise ReadError(f"{path.name}: column name(s) {dupes} occur more than once (names are case-insensitive)")
+    if SOURCE_ROW in lower:
+        raise ReadError(f"{path.name}: column name {SOURCE_ROW} is reserved")
+    return lower
+
+
+def kind_of(duckdb_type: str) -> str:
+    """The kind of a column from its DuckDB type (what the drift check compares between deliveries)."""
+    t = duckdb_type.upper().strip('"')
+    if t == "NULL":
+        return "null"
+    if t == "BOOLEAN":
+        return "boolean"
+    if t.startswith(_NUMERIC):
+        return "numeric"
+    if t == "DATE":
+        return "date"
+    if t.startswith("TIMESTAMP"):
+        return "datetime"
+    if t.startswith("TIME"):
+        return "time"
+    if t == "VARCHAR" or t.startswith("ENUM"):
+        return "string"
+    return t.lower()
+
+
+def _text_sql(column: str, duckdb_type: str) -> str:
+    """SQL: the column as faithful, trimmed text, blank -> NULL (typed values never carry blanks)."""
+    col = _quote(column)
+    kind = kind_of(duckdb_type)
+    t = duckdb_type.upper()
+    if t in ("FLOAT", "DOUBLE"):
+        # whole-number doubles (SAS numbers) as integers; others in their shortest exact form
+        return (f"case when isfinite({col}) and {col} = floor({col}) and abs({col}) < 9007199254740992 "
+                f"then cast(cast({col} as bigint) as varchar) else cast({col} as varchar) end")
+    if kind == "date":
+        return f"strftime({col}, '%Y-%m-%d')"
+    if kind == "datetime":
+        return f"strftime(cast({col} as timestamp), '%Y-%m-%d %H:%M:%S')"
+    if kind == "time":
+        return f"strftime(date '2000-01-01' + cast({col} as time), '%H:%M:%S')"
+    if kind != "string":
+        return f"cast({col} as varchar)"
+    text = col if t == "VARCHAR" else f"cast({col} as varchar)"
+    # trim only where the first or last character is white space (trim with a character set is slow)
+    # (a cheap superset test: every white-space code point is <= 32 or in 133..12288)
+    first, last = f"ascii({text})", f"ascii(right({text}, 1))"
+    return (f"case when {first} <= 32 or {first} between 133 and 12288 or {last} <= 32 "
+            f"or {last} between 133 and 12288 then nullif(trim({text}, $ws), '') else nullif({text}, '') end")
+
+
+def _materialise(con: duckdb.DuckDBPyConnection, path: Path, table: str, *, described: list[tuple[str, str]],
+                 names: list[str], source: str, row_sql: str, params: dict) -> ReadInfo:
+    """`create temp table <table> as select <row_sql>, <text of each described column> from <source>`.
+
+    `described` is (name in DuckDB, DuckDB type) per file column, `names` the file's own names, by position.
+    """
+    if len(described) != len(names):
+        raise ReadError(f"{path.name}: the file has {len(described)} columns, its header names {len(names)}")
+    lower = _lower_case_names(names, path)
+    selects = [f"{_text_sql(src, typ)} as {_quote(name)}" for (src, typ), name in zip(described, lower, strict=True)]
+    con.execute(
+        f"create or replace temp table {_quote(table)} as select {row_sql} as {SOURCE_ROW}, {', '.join(selects)} "
+        f"from {source}",
+        {**params, "ws": WHITESPACE},
+    ).fetchall()
+    rows = con.execute(f"select count(*) from {_quote(table)}").fetchall()[0][0]
+    kinds = {name: kind_of(typ) for (_src, typ), name in zip(described, lower, strict=True)}
+    if file_format(path) == "csv":
+        kinds = dict.fromkeys(lower, "text")
+    return ReadInfo(table=table, columns=lower, kinds=kinds, file_format=file_format(path), rows=rows)
+
+
+def _describe(con: duckdb.DuckDBPyConnection, source: str, params: dict) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in con.execute(f"describe select * from {source}", params).fetchall()]
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInfo:
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names  # the file's own names (DuckDB renames case-insensitive clashes)
+    params = {"path": str(path)}
+    return _materialise(
+        con, path, table, described=_describe(con, "read_parquet($path)", params), names=names,
+        source="read_parquet($path, file_row_number = true)", row_sql="file_row_number + 1", params=params,
+    )
+
+
+def _read_sas(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInfo:
     import pyreadstat
 
     # ReadStat honours the encoding declared in the file header (e.g. LATIN1), so text comes back exact.
     frame, _meta = pyreadstat.read_sas7bdat(str(path), output_format="polars")
-    return frame
+    names = list(frame.columns)
+    positional = [f"c{i}" for i in range(len(names))]  # DuckDB names are case-insensitive: rename first
+    arrow = frame.rename(dict(zip(names, positional, strict=True))).with_row_index("_row").to_arrow()
+    con.register("_sas_rows", arrow)
+    try:
+        described = [d for d in _describe(con, "_sas_rows", {}) if d[0] != "_row"]
+        return _materialise(con, path, table, described=described, names=names, source="_sas_rows",
+                            row_sql="_row + 1", params={})
+    finally:
+        con.unregister("_sas_rows")
 
 
 def detect_separator(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def _read_csv(path: Path) -> pl.DataFrame:
+def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInfo:
     with path.open("rb") as fh:
         first = fh.readline()
     if not first.strip():
         raise ReadError(f"{path.name}: empty CSV file (no header row)")
-    header = first.removeprefix(b"\xef\xbb\xbf").decode("latin-1")
+    raw_header = first.removeprefix(b"\xef\xbb\xbf")
+    header = raw_header.decode("latin-1")
     sep = detect_separator(header)
     _check_csv_complete(path, sep, header.rstrip("\r\n").count(sep) + 1)
     try:
-        return pl.read_csv(path, separator=sep, infer_schema=False, encoding="utf8")
-    except pl.exceptions.ComputeError as exc:
-        if "utf-8" not in str(exc).lower() and "utf8" not in str(exc).lower():
+        encoding = "utf-8"
+        decoded = raw_header.decode("utf-8")
+    except UnicodeDecodeError:
+        encoding, decoded = "latin-1", header
+    names = next(csv.reader([decoded.rstrip("\r\n")], delimiter=sep, quotechar='"'))
+    positional = [f"c{i}" for i in range(len(names))]
+    try:
+        return _csv_table(con, path, table, sep, encoding, names, positional)
+    except duckdb.Error as exc:
+        # Not UTF-8 (SAS exports of Danish text are often Latin-1): DuckDB decodes Latin-1 while streaming.
+        if encoding != "utf-8" or "unicode" not in str(exc).lower():
             raise
-    # Not UTF-8: SAS exports of Danish text are often Latin-1. DuckDB decodes it while streaming.
-    with duckdb.connect() as con:
-        return con.sql(
-            "select * from read_csv($path, delim = $sep, header = true, all_varchar = true, "
-            "encoding = 'latin-1', quote = '\"', escape = '\"')",
-            params={"path": str(path), "sep": sep},
-        ).pl()
+    return _csv_table(con, path, table, sep, "latin-1", names, positional)
+
+
+def _csv_table(con: duckdb.DuckDBPyConnection, path: Path, table: str, sep: str, encoding: str, names: list[str],
+               positional: list[str]) -> ReadInfo:
+    params = {"path": str(path), "sep": sep, "encoding": encoding, "names": positional}
+    source = ("read_csv($path, delim = $sep, header = true, all_varchar = true, quote = '\"', escape = '\"', "
+              "encoding = $encoding, names = $names)")
+    # one thread keeps the file's row order for row_number(); the scan is I/O-light next to the rules
+    return _materialise(con, path, table, described=[(c, "VARCHAR") for c in positional], names=names,
+                        source=source, row_sql="row_number() over ()", params=params)
 
 
 def _check_csv_complete(path: Path, sep: str, n_fields: int) -> None:
@@ -117,55 +266,3 @@ def _check_csv_complete(path: Path, sep: str, n_fields: int) -> None:
             f"{path.name}: the file is truncated: its last row has {last.count(sep) + 1} of {n_fields} "
             "fields and no line end"
         )
-
-
-def _lower_case_names(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
-    names = [c.lstrip("\ufeff").strip().lower() for c in frame.columns]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise ReadError(f"{path.name}: column name(s) {dupes} occur more than once (names are case-insensitive)")
-    if SOURCE_ROW in names:
-        raise ReadError(f"{path.name}: column name {SOURCE_ROW} is reserved")
-    return frame.rename(dict(zip(frame.columns, names, strict=True)))
-
-
-def _kind(dtype: pl.DataType) -> str:
-    if dtype == pl.Null:
-        return "null"
-    if dtype == pl.Boolean:
-        return "boolean"
-    if dtype.is_numeric():
-        return "numeric"
-    if dtype == pl.Date:
-        return "date"
-    if isinstance(dtype, pl.Datetime):
-        return "datetime"
-    if dtype == pl.Time:
-        return "time"
-    if dtype in (pl.Utf8, pl.Categorical) or isinstance(dtype, pl.Enum):
-        return "string"
-    return str(dtype).lower()
-
-
-def _text(name: str, dtype: pl.DataType) -> pl.Expr:
-    col = pl.col(name)
-    if dtype.is_float():
-        # whole-number doubles (SAS numbers) as integers; others in their shortest exact form
-        whole = (col == col.floor()) & col.is_finite() & (col.abs() < 2**53)
-        return pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.Utf8)).otherwise(col.cast(pl.Utf8))
-    if dtype == pl.Date:
-        return col.dt.to_string("%Y-%m-%d")
-    if isinstance(dtype, pl.Datetime):
-        return col.dt.to_string("%Y-%m-%d %H:%M:%S")
-    if dtype == pl.Time:
-        return col.dt.to_string("%H:%M:%S")
-    return col.cast(pl.Utf8)
-
-
-def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every column as text, trimmed, blank -> null (SAS has no missing text value, it writes blanks)."""
-    exprs = []
-    for name, dtype in frame.schema.items():
-        text = _text(name, dtype).str.strip_chars()
-        exprs.append(pl.when(text == "").then(None).otherwise(text).alias(name))
-    return frame.select(exprs)

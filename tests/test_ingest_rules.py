@@ -1,26 +1,36 @@
-"""Every rule of every register's Pandera model, each with a hand-written bad row and its expected reasons."""
+"""Every rule of every register's SQL rules (`schemas.registers.compile_rules`), each with a hand-written bad
+row and its expected reasons."""
 
 from __future__ import annotations
 
 import copy
 
+import duckdb
 import polars as pl
 import pytest
 from fixtures_ingest import GOOD_ROWS
 
 from pipeline.contract import TYPE_RULES, load_contract, register
-from schemas.registers import INDEX, REASONS, known_municipalities, register_schema, row_reasons
+from schemas.registers import SOURCE_ROW, compile_rules, install_parse_macros, known_municipalities
 
 KOMS = known_municipalities()
 needs_geography = pytest.mark.skipif(KOMS is None, reason="pipeline/reference/geography.csv not present")
 
 
 def reasons_of(name: str, rows: list[dict[str, str | None]], koms: frozenset[int] | None = KOMS) -> dict[int, str]:
+    """Row index (0-based) -> reasons, as the SQL rules judge the rows (text as delivered)."""
     reg = register(name)
     columns = reg.data_columns(list(rows[0]))
     frame = pl.DataFrame([{c: r.get(c) for c in columns} for r in rows], schema=dict.fromkeys(columns, pl.Utf8))
-    out = row_reasons(register_schema(reg, koms), frame)
-    return dict(zip(out[INDEX].to_list(), out[REASONS].to_list(), strict=True))
+    frame = frame.with_row_index(SOURCE_ROW, offset=1).with_columns(pl.col(SOURCE_ROW).cast(pl.Int64))
+    weeks = [c for c in columns if reg.is_week_column(c)]
+    with duckdb.connect() as con:
+        con.register("_frame", frame)
+        con.execute("create temp table rows_as_read as select * from _frame").fetchall()
+        install_parse_macros(con)
+        rules = compile_rules(reg, "rows_as_read", weeks, koms)
+        out = con.execute(rules.sql, rules.params).fetchall()
+    return {row - 1: reasons for row, reasons in out}
 
 
 def with_value(name: str, column: str, value: str | None) -> list[dict[str, str | None]]:
