@@ -1,9 +1,19 @@
-"""Core model assets: `staging.*` (+ `ref.*`) -> `core.*`, rebuilt whole on every run.
+"""Core model assets: `staging.*` (+ `ref.*`) -> `core.*`.
 
 What belongs here: the list of core tables, which staging registers and other core tables each one
-reads, the typed source views over staging, and one unpartitioned Dagster asset per core table. The
-rules themselves (LPR2/LPR3 harmonisation, stays, admissions, diagnoses, markers, coercion, DREAM
-weeks) live in `assets/sql/core/<table>.sql`, one file per table, readable on their own.
+reads, the typed source views over staging, one Dagster asset per core table, and how a table is
+written: rebuilt whole, or (yearly tables) only the years a run asks for. The rules themselves
+(LPR2/LPR3 harmonisation, stays, admissions, diagnoses, markers, coercion, DREAM weeks) live in
+`assets/sql/core/<table>.sql`, one file per table, readable on their own.
+
+Yearly tables (`year_column` set: residence, contacts, diagnoses, coercion, survey, lup, education)
+are `YEARS`-partitioned assets with a single-run backfill. Their SQL file is one SELECT with a
+`$years` filter (NULL = every year): a run over some years deletes those years' rows and inserts the
+SELECT's rows for them, in one transaction; a run whose years cover every year in the table and its
+sources, or a table that does not exist yet (or has another shape), is a full rebuild (create table
+as the SELECT over every year), which gives the same rows. `stays` is partitioned too, but by person:
+a run over some years rebuilds the stays of the persons those years touch, from all their contacts
+(`stays_persons.sql`), and keeps everyone else's. The other tables are rebuilt whole on every run.
 
 Each SQL file reads its registers through temporary views `src_<register>` that carry exactly the
 contract's columns the core model uses, typed as the contract says. When a register has not been
@@ -23,6 +33,7 @@ from dagster_duckdb import DuckDBResource
 from pipeline.contract import LINEAGE_COLUMNS
 from pipeline.contract import register as contract_register
 from pipeline.db import run_sql, run_sql_file, table_exists
+from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
 from pipeline.resources import SettingsResource
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "core"
@@ -33,12 +44,13 @@ SOURCE_COLUMNS: dict[str, tuple[str, ...]] = {
     "bef": ("pnr", "koen", "foed_dag", "kom", "_year", "_source_row"),
     "dod": ("pnr", "doddato", "c_dodsaarsag", "_source_row"),
     "lpr_adm": ("recnum", "pnr", "c_spec", "c_indm", "d_hendto", "d_inddto", "v_indtime", "d_uddto",
-                "v_udtime", "c_adiag", "c_kom", "_year"),
+                "v_udtime", "c_adiag", "c_kom", "_year", "_source_row"),
     "lpr_diag": ("recnum", "c_diag", "c_diagtype"),
     "lpr_markoer": ("recnum", "markoer", "d_markoer"),
     "lpr_f_kontakter": ("dw_ek_kontakt", "dw_ek_forloeb", "cpr", "dato_start", "tidspunkt_start", "dato_slut",
                         "tidspunkt_slut", "dato_henvisning", "kontakttype", "prioritet", "hovedspeciale_ans",
-                        "region_ans", "aktionsdiagnose", "lprindberetningssystem", "kom", "_year"),
+                        "region_ans", "aktionsdiagnose", "lprindberetningssystem", "kom", "_year",
+                        "_source_row"),
     "lpr_f_diagnoser": ("dw_ek_kontakt", "diagnosekode", "diagnosetype", "senere_afkraeftet"),
     "lpr_f_forloebsmarkoerer": ("dw_ek_forloeb", "markoer", "dato_markoer"),
     "tvang": ("pnr", "skema", "tvangstype", "begrundelse", "start_dato", "start_tid", "slut_dato", "slut_tid",
@@ -68,29 +80,39 @@ class CoreTable:
     ref_deps: tuple[str, ...] = ()
     also_writes: tuple[str, ...] = ()
     description: str = ""
+    year_column: str | None = None  # a yearly table: the column that holds the year a run replaces
+    by_year: bool = False  # a full rebuild runs the SELECT one year at a time (much faster for residence)
+
+    @property
+    def partitioned(self) -> bool:
+        return self.year_column is not None or self.name == "stays"
 
 
 # In dependency order: building them in this order satisfies every core_deps.
 CORE_TABLES: tuple[CoreTable, ...] = (
     CoreTable("persons", ("bef",), description="One row per person in bef (latest bef wins)"),
-    CoreTable("residence", ("bef",), description="Municipality per person and bef year (1 January)"),
+    CoreTable("residence", ("bef",), description="Municipality per person and bef year (1 January)",
+              year_column="year", by_year=True),
     CoreTable("deaths", ("dod",), description="One row per person: the earliest death"),
     CoreTable("contacts", ("lpr_adm", "lpr_f_kontakter"), ref_deps=("codes",),
-              description="LPR2 and LPR3 contacts harmonised"),
+              description="LPR2 and LPR3 contacts harmonised", year_column="source_year"),
     CoreTable("diagnoses", ("lpr_diag", "lpr_f_diagnoser"), ("contacts",),
-              description="Diagnoses per contact (action diagnosis as type A)"),
+              description="Diagnoses per contact (action diagnosis as type A)", year_column="source_year"),
     CoreTable("markers", ("lpr_markoer", "lpr_f_forloebsmarkoerer"), ref_deps=("codes",),
               description="Marker events with their meaning"),
     CoreTable("data_end", (), ("contacts",), description="The last day covered by LPR"),
     CoreTable("stays", (), ("contacts", "residence", "data_end"), also_writes=("stay_contacts",),
               description="Hospital stays (4 h chaining per domain) and admissions (>= 12 h)"),
-    CoreTable("coercion", ("tvang",), description="Coercive measures with the voluntary-belt flag"),
+    CoreTable("coercion", ("tvang",), description="Coercive measures with the voluntary-belt flag",
+              year_column="source_year"),
     CoreTable("dream_weeks", ("dream",), also_writes=("dream_coverage",),
               description="DREAM weeks long (non-empty weeks) and the weeks the extract covers"),
-    CoreTable("survey", ("sundhedsprofil",), description="Health-profile respondents"),
-    CoreTable("lup", ("lup_psykiatri",), description="Patient-experience answers in psychiatry"),
+    CoreTable("survey", ("sundhedsprofil",), description="Health-profile respondents", year_column="year"),
+    CoreTable("lup", ("lup_psykiatri",), description="Patient-experience answers in psychiatry",
+              year_column="year"),
     CoreTable("social_support", ("sociale_indsatser",), description="Social Services Act support"),
-    CoreTable("education", ("uddannelse",), description="Highest completed education per year"),
+    CoreTable("education", ("uddannelse",), description="Highest completed education per year",
+              year_column="year"),
 )
 TABLES_BY_NAME: dict[str, CoreTable] = {t.name: t for t in CORE_TABLES}
 
@@ -142,30 +164,129 @@ def _build_dream(con: duckdb.DuckDBPyConnection) -> None:
         run_sql_file(con, SQL_DIR / "dream_weeks_unpivot.sql")
 
 
-def build_table(
-    con: duckdb.DuckDBPyConnection, name: str, data_end: date | None = None
-) -> dict[str, int | list[str]]:
-    """Rebuild core.<name> (and the tables it also writes) in one transaction; return counts.
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    return [tuple(r) for r in run_sql(
+        con,
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'core' and table_name = $t order by ordinal_position",
+        {"t": table},
+    )]
 
-    `data_end` is the configured data end (PSYK_DATA_END), used by `data_end` only.
+
+def _distinct_years(con: duckdb.DuckDBPyConnection, selects: list[str]) -> set[int | None]:
+    return {r[0] for r in run_sql(con, " union ".join(selects))}
+
+
+def _covers(years: list[int], present: set[int | None]) -> bool:
+    """Whether a run over `years` touches every year present (then a full rebuild gives the same rows)."""
+    return present <= set(years)
+
+
+def _build_yearly(con: duckdb.DuckDBPyConnection, table: CoreTable, years: list[int] | None) -> str:
+    """Write a yearly table: replace the rows of `years`, or rebuild it whole. Returns the years written."""
+    select = (SQL_DIR / f"{table.name}.sql").read_text(encoding="utf-8")
+    target = f'core."{table.name}"'
+    if years is not None and table_exists(con, "core", table.name):
+        shape = [(r[0], r[1]) for r in run_sql(con, f"describe {select}", {"years": None})]
+        if _columns(con, table.name) == shape:
+            sources = [f'select distinct {table.year_column} from {target}']
+            if table.name == "diagnoses":  # a diagnosis has the year of its contact
+                sources.append("select distinct source_year from core.contacts")
+            else:
+                sources += [f'select distinct _year from "src_{r}"' for r in table.registers]
+            if not _covers(years, _distinct_years(con, sources)):
+                run_sql(con, f"delete from {target} where list_contains(cast($years as integer[]), {table.year_column})",
+                        {"years": years})
+                for chunk in ([[y] for y in years] if table.by_year else [years]):
+                    run_sql(con, f"insert into {target} {select}", {"years": chunk})
+                return ",".join(str(y) for y in years)
+    if table.by_year:
+        run_sql(con, f"create or replace table {target} as {select}", {"years": []})
+        present = sorted(y for y in _distinct_years(
+            con, [f'select distinct _year from "src_{r}"' for r in table.registers]) if y is not None)
+        for y in present:
+            run_sql(con, f"insert into {target} {select}", {"years": [y]})
+    else:
+        run_sql(con, f"create or replace table {target} as {select}", {"years": None})
+    return "all"
+
+
+STAY_CONTACTS_SHAPE = [("stay_id", "BIGINT"), ("contact_id", "VARCHAR"), ("source_year", "INTEGER")]
+
+
+def _build_stays(con: duckdb.DuckDBPyConnection, years: list[int] | None) -> str:
+    """Rebuild the stays of the persons `years` touch (see stays_persons.sql), or all stays."""
+    partial = (
+        years is not None
+        and table_exists(con, "core", "stays")
+        and table_exists(con, "core", "stay_contacts")
+        and _columns(con, "stay_contacts") == STAY_CONTACTS_SHAPE
+        and not _covers(years, _distinct_years(con, [
+            "select distinct source_year from core.contacts",
+            "select distinct source_year from core.stay_contacts",
+        ]))
+    )
+    if partial:
+        run_sql_file(con, SQL_DIR / "stays_persons.sql", {"years": years})
+    else:
+        run_sql_file(con, SQL_DIR / "stays_source.sql")
+    run_sql_file(con, SQL_DIR / "stays.sql")
+    run_sql_file(con, SQL_DIR / ("stays_replace.sql" if partial else "stays_full.sql"))
+    run_sql(con, "drop view stay_source; drop table stays_new; drop table stay_contacts_new;"
+                 + (" drop table stay_persons;" if partial else ""))
+    return ",".join(str(y) for y in years) if partial and years is not None else "all"
+
+
+class _FastStringWrites:
+    """DuckDB's DICT_FSST string compression makes writing high-cardinality text (person and contact
+    ids) 3-4 times slower than plain/FSST/dictionary storage; core tables are written without it.
+    The setting is global to the database instance, so the previous value is restored afterwards."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def __enter__(self) -> None:
+        self.previous = run_sql(self.con, "select current_setting('disabled_compression_methods')")[0][0] or ""
+        methods = {m for m in self.previous.split(",") if m} | {"dict_fsst"}
+        run_sql(self.con, "set disabled_compression_methods = $m", {"m": ",".join(sorted(methods))})
+
+    def __exit__(self, *exc: object) -> None:
+        run_sql(self.con, "set disabled_compression_methods = $m", {"m": self.previous})
+
+
+def build_table(
+    con: duckdb.DuckDBPyConnection, name: str, data_end: date | None = None, years: list[int] | None = None
+) -> dict[str, int | str | list[str]]:
+    """Write core.<name> (and the tables it also writes) in one transaction; return counts.
+
+    `data_end` is the configured data end (PSYK_DATA_END), used by `data_end` only. `years` (yearly
+    tables and stays): the years to replace; None rebuilds the table whole. Other tables ignore it.
     """
     table = TABLES_BY_NAME[name]
     run_sql(con, "create schema if not exists core")
-    con.begin()
-    try:
-        missing = prepare_sources(con, table.registers)
-        if name == "dream_weeks":
-            _build_dream(con)
-        else:
-            params: Mapping[str, object] = {"configured": data_end}
-            run_sql_file(con, SQL_DIR / f"{name}.sql", params)
-        counts: dict[str, int | list[str]] = {f"rows_{t}": _row_count(con, t) for t in (name, *table.also_writes)}
-        counts.update(_extra_counts(con, name))
-        counts["missing_registers"] = missing
-    except Exception:
-        con.rollback()
-        raise
-    con.commit()
+    with _FastStringWrites(con):
+        con.begin()
+        try:
+            missing = prepare_sources(con, table.registers)
+            written = "all"
+            if name == "dream_weeks":
+                _build_dream(con)
+            elif name == "stays":
+                written = _build_stays(con, years)
+            elif table.year_column is not None:
+                written = _build_yearly(con, table, years)
+            else:
+                params: Mapping[str, object] = {"configured": data_end}
+                run_sql_file(con, SQL_DIR / f"{name}.sql", params)
+            counts: dict[str, int | str | list[str]] = {
+                f"rows_{t}": _row_count(con, t) for t in (name, *table.also_writes)}
+            counts.update(_extra_counts(con, name))
+            counts["years_written"] = written
+            counts["missing_registers"] = missing
+        except Exception:
+            con.rollback()
+            raise
+        con.commit()
     return counts
 
 
@@ -186,9 +307,12 @@ def _extra_counts(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, int]:
     return {k: int(v) for k, v in zip(labels[name], run_sql(con, queries[name])[0], strict=True)}
 
 
-def build_core(con: duckdb.DuckDBPyConnection, data_end: date | None = None) -> dict[str, dict]:
-    """Rebuild every core table in dependency order (for tests and scripts; the assets do the same)."""
-    return {t.name: build_table(con, t.name, data_end) for t in CORE_TABLES}
+def build_core(
+    con: duckdb.DuckDBPyConnection, data_end: date | None = None, years: list[int] | None = None
+) -> dict[str, dict]:
+    """Write every core table in dependency order (for tests and scripts; the assets do the same):
+    whole, or the yearly tables and stays for `years` only."""
+    return {t.name: build_table(con, t.name, data_end, years) for t in CORE_TABLES}
 
 
 def _make_asset(table: CoreTable) -> dg.AssetsDefinition:
@@ -198,10 +322,13 @@ def _make_asset(table: CoreTable) -> dg.AssetsDefinition:
         pool="warehouse",
         deps=[*table.registers, *table.ref_deps, *table.core_deps],
         description=table.description,
+        partitions_def=YEARS if table.partitioned else None,
+        backfill_policy=SINGLE_RUN if table.partitioned else None,
     )
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, settings: SettingsResource) -> None:
+        years = partition_years(context) if table.partitioned else None
         with duckdb.get_connection() as con:
-            counts = build_table(con, table.name, settings.data_end_date)
+            counts = build_table(con, table.name, settings.data_end_date, years)
         missing = counts.pop("missing_registers")
         if missing:
             context.log.warning(f"core.{table.name}: register(s) not delivered, read as empty: {missing}")
@@ -213,24 +340,28 @@ def _make_asset(table: CoreTable) -> dg.AssetsDefinition:
 core_assets = [_make_asset(t) for t in CORE_TABLES]
 
 
-@dg.asset_check(asset="contacts", description="Contact ids are unique (a duplicate would count twice in stays)")
+@dg.asset_check(asset="contacts",
+                description="Contact ids and keys are unique (a duplicate would count twice in stays)")
 def contacts_unique_ids(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
-        contacts, duplicates = run_sql_file(con, SQL_DIR / "check_contacts_unique.sql")[0]
+        contacts, duplicates, duplicate_keys = run_sql_file(con, SQL_DIR / "check_contacts_unique.sql")[0]
     return dg.AssetCheckResult(
-        passed=duplicates == 0,
+        passed=duplicates == 0 and duplicate_keys == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"contacts": int(contacts), "duplicate_ids": int(duplicates)},
+        metadata={"contacts": int(contacts), "duplicate_ids": int(duplicates), "duplicate_keys": int(duplicate_keys)},
     )
 
 
 @dg.asset_check(asset="stays", blocking=True,
-                description="Every physical-attendance contact is in exactly one stay; n_contacts is right")
+                description="Every physical-attendance contact is in exactly one stay; n_contacts is right; "
+                            "stay ids are unique")
 def stays_cover_contacts(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
-        physical, members, several, wrong_n = run_sql_file(con, SQL_DIR / "check_stays_cover_contacts.sql")[0]
+        physical, members, several, wrong_n, duplicate_ids = run_sql_file(
+            con, SQL_DIR / "check_stays_cover_contacts.sql")[0]
     return dg.AssetCheckResult(
-        passed=physical == members and several == 0 and wrong_n == 0,
+        passed=physical == members and several == 0 and wrong_n == 0 and duplicate_ids == 0,
         metadata={"physical_contacts": int(physical), "stay_members": int(members),
-                  "contacts_in_several_stays": int(several), "stays_with_wrong_n_contacts": int(wrong_n)},
+                  "contacts_in_several_stays": int(several), "stays_with_wrong_n_contacts": int(wrong_n),
+                  "duplicate_stay_ids": int(duplicate_ids)},
     )

@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 import assets.core as core
 import assets.reference as reference
+from pipeline.partitions import SINGLE_RUN, YEARS
 from pipeline.resources import SettingsResource
 
 
@@ -38,7 +39,10 @@ def test_core_assets_materialise_with_settings_data_end(tmp_path: Path):
 
     defs_assets = dg.load_assets_from_modules([core, reference])
     checks = dg.load_asset_checks_from_modules([core, reference])
-    result = dg.materialize([*defs_assets, *checks], resources=_resources(tmp_path, warehouse, "2018-12-31"))
+    keys = YEARS.get_partition_keys()
+    result = dg.materialize([*defs_assets, *checks], resources=_resources(tmp_path, warehouse, "2018-12-31"),
+                            tags={"dagster/asset_partition_range_start": keys[0],
+                                  "dagster/asset_partition_range_end": keys[-1]})
     assert result.success
     evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert evaluations == {"contacts_unique_ids": True, "stays_cover_contacts": True}
@@ -58,7 +62,10 @@ def test_core_assets_declare_pool_and_upstream_keys():
     deps = {k.to_user_string() for k in by_key["contacts"].dependency_keys}
     assert deps == {"lpr_adm", "lpr_f_kontakter", "codes"}
     assert {k.to_user_string() for k in by_key["stays"].dependency_keys} == {"contacts", "residence", "data_end"}
-    assert all(a.partitions_def is None for a in core.core_assets)
+    # yearly tables and stays: yearly partitions, one run for a range; the rest unpartitioned
+    yearly = {"residence", "contacts", "diagnoses", "stays", "coercion", "survey", "lup", "education"}
+    assert {k for k, a in by_key.items() if a.partitions_def is not None} == yearly
+    assert all(by_key[k].partitions_def == YEARS and by_key[k].backfill_policy == SINGLE_RUN for k in yearly)
     assert all(a.op.pool == "warehouse" for a in core.core_assets)
 
 
@@ -66,8 +73,10 @@ def test_stays_check_fails_when_a_contact_is_in_two_stays(tmp_path: Path):
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     reference.load_codes(con)
     core.build_core(con)
-    con.execute("insert into core.stay_contacts values (1, 'L2:x'), (2, 'L2:x')")
-    physical, members, several, wrong_n = con.execute(
+    con.execute("insert into core.stay_contacts values (1, 'L2:x', 2020), (2, 'L2:x', 2020)")
+    physical, members, several, wrong_n, duplicate_ids = con.execute(
         (core.SQL_DIR / "check_stays_cover_contacts.sql").read_text()).fetchone()
-    assert (physical, members, several, wrong_n) == (0, 2, 1, 0)
+    assert (physical, members, several, wrong_n, duplicate_ids) == (0, 2, 1, 0, 0)
+    con.execute("insert into core.stays (stay_id, n_contacts) values (7, 0), (7, 0)")
+    assert con.execute((core.SQL_DIR / "check_stays_cover_contacts.sql").read_text()).fetchone()[4] == 1
     con.close()

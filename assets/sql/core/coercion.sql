@@ -1,6 +1,6 @@
--- core.coercion: coercive measures (tvang). Only a belt fixation (baelte) with begrundelse
--- 'frivillig' is voluntary; any other measure with that reason stays coercion.
-create or replace table core.coercion as
+-- core.coercion: coercive measures (tvang) of the file years in $years (NULL = every year). Only a
+-- belt fixation (baelte) with begrundelse 'frivillig' is voluntary; any other measure with that
+-- reason stays coercion.
 select pnr,
        skema,
        lower(trim(tvangstype)) as tvangstype,
@@ -13,4 +13,5 @@ select pnr,
        start_dato as start_date,
        region,
        _year as source_year
-from src_tvang;
+from src_tvang
+where cast($years as integer[]) is null or list_contains(cast($years as integer[]), _year)

@@ -1,9 +1,11 @@
--- core.contacts: LPR2 (lpr_adm) and LPR3 (lpr_f_kontakter) contacts in one shape.
+-- core.contacts: LPR2 (lpr_adm) and LPR3 (lpr_f_kontakter) contacts in one shape, for the file years
+-- in $years (NULL = every year; assets/core.py writes the rows of those years, see build_yearly).
 -- Times are naive wall-clock timestamps: LPR2 date + hour (an empty hour with a date set = hour 0),
 -- LPR3 date + time (an empty time = 00:00). An empty end date = open contact (end_ts NULL).
 -- LPR3 rows reported through LPR2 (lprindberetningssystem = 'LPR2') duplicate LPR2 contacts: dropped.
 -- Psychiatric, acute, planned and physical attendance come from the code lists in ref.codes.
-create or replace table core.contacts as
+-- contact_key: a BIGINT that names the contact by its place in the delivery, (file year, generation,
+-- data row of the file): unique, and the same whichever years a run rebuilds (stay ids are built on it).
 with lpr2 as (
     select
         'L2:' || recnum                                                  as contact_id,
@@ -24,9 +26,11 @@ with lpr2 as (
         c_kom                                                            as kom,
         nullif(upper(trim(c_adiag)), '')                                 as action_diag,
         cast(null as integer)                                            as region_ans,
-        _year                                                            as source_year
+        _year                                                            as source_year,
+        (coalesce(_year, 0) * 2 + 0) * 4294967296 + coalesce(_source_row, 0) as contact_key
     from src_lpr_adm
     where recnum is not null
+      and (cast($years as integer[]) is null or list_contains(cast($years as integer[]), _year))
 ),
 lpr3 as (
     select
@@ -49,11 +53,13 @@ lpr3 as (
         kom,
         nullif(upper(trim(aktionsdiagnose)), '')                         as action_diag,
         region_ans,
-        _year                                                            as source_year
+        _year                                                            as source_year,
+        (coalesce(_year, 0) * 2 + 1) * 4294967296 + coalesce(_source_row, 0) as contact_key
     from src_lpr_f_kontakter
     where dw_ek_kontakt is not null
       and coalesce(upper(trim(lprindberetningssystem)), '') <> 'LPR2'
+      and (cast($years as integer[]) is null or list_contains(cast($years as integer[]), _year))
 )
 select * from lpr2
 union all
-select * from lpr3;
+select * from lpr3
