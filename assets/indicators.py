@@ -4,7 +4,8 @@ What belongs here: the asset factory that turns each catalogue entry (pipeline/c
 yearly-partitioned asset, and the write path shared by all of them (run the indicator's unit SQL from
 assets/sql/indicators/ with the catalogue parameters bound, replace the run's years in one transaction,
 report counts). What does not: the definitions themselves (the .sql files and the catalogue entries)
-and the aggregation of units into values (pipeline/aggregate.py).
+and the aggregation of units into values (pipeline/aggregate.py). Each materialisation also carries
+the figure for indicator assets: the national headline series as an image (pipeline/indicator_figures.py).
 
 Every unit SQL file is one SELECT returning the unit rows of the years `$year_from`..`$year_to`, with the
 columns of docs/architecture.md ("Indicator units") plus indicator-specific ones. The shared macros in
@@ -22,6 +23,7 @@ from dagster_duckdb import DuckDBResource
 
 from pipeline.catalogue import IndicatorSpec, load_catalogue
 from pipeline.db import run_sql, run_sql_file
+from pipeline.indicator_figures import figure_metadata
 from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "indicators"
@@ -181,6 +183,8 @@ def _indicator_asset(spec: IndicatorSpec, deps: list[dg.AssetKey]) -> dg.AssetsD
         with duckdb.get_connection() as con:
             try:
                 counts = write_units(con, spec, years)
+                # the national headline series of every year computed so far (aggregates only)
+                figure = figure_metadata(con, spec)
             finally:
                 # DuckDBResource closes only on success; a failed run must not keep the file open
                 con.close()
@@ -195,6 +199,7 @@ def _indicator_asset(spec: IndicatorSpec, deps: list[dg.AssetKey]) -> dg.AssetsD
                 "denominator": dg.MetadataValue.int(counts["denominator"]),
                 "numerator": dg.MetadataValue.int(counts["numerator"]),
                 "exclusions_by_reason": dg.MetadataValue.json(counts["exclusions"]),
+                **figure,
             }
         )
 

@@ -30,8 +30,9 @@ threshold), unit flags found in the cell (e.g. `incomplete_lookback`), `std_stra
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import duckdb
@@ -50,6 +51,8 @@ LEVEL_COLUMNS = {
     "kom": "kom",
     "reporting_region": "region_code",  # reporting regions are the regions
 }
+# The unit table's key column per level (reporting_region is its own column there).
+UNIT_KEY_COLUMNS = {**LEVEL_COLUMNS, "reporting_region": "reporting_region"}
 SEXES = ("female", "male")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -120,10 +123,11 @@ def _table_parts(spec: IndicatorSpec) -> tuple[str, str]:
 def _sql_parts(spec: IndicatorSpec, measure: MeasureSpec | None, has_reporting: bool) -> dict[str, str]:
     """Identifier markers of the cell SQL; `measure` None = every measure at once ({{filters}})."""
     schema, table = _table_parts(spec)
-    parts = {
-        "unit_table": f"{_quote(schema)}.{_quote(table)}",
-        "reporting_region": "reporting_region" if has_reporting else "cast(null as integer)",
-    }
+    levels = _levels(spec, has_reporting)
+    parts = {"unit_table": f"{_quote(schema)}.{_quote(table)}"}
+    # The key column of each level, or NULL for a level not asked for (nothing to group by).
+    for level, column in UNIT_KEY_COLUMNS.items():
+        parts[column] = column if level in levels else "cast(null as integer)"
     if measure is None:
         parts["filters"] = "list_value(" + ", ".join(f"coalesce(({m.filter or 'true'}), false)" for m in spec.measures) + ")"
     else:
@@ -470,14 +474,24 @@ def aggregate_indicator(
     spec: IndicatorSpec,
     years: Iterable[int],
     computed_years: Iterable[int] = (),
+    *,
+    levels: Sequence[str] | None = None,
+    measures: Sequence[str] | None = None,
 ) -> pl.DataFrame:
     """Value rows of every measure of one catalogue entry, for the given years where it is defined.
+
+    `levels` / `measures` narrow the work to some breakdown levels and measure ids (e.g. the national
+    headline series of an indicator asset's figure); the cells computed are the same as in a full run.
 
     A year appears when the unit table has rows for it, or when it is in `computed_years` (the years
     the indicator asset has materialised): an indicator computed for a year with no unit at all (e.g.
     N8's first year, whose look-back lies before the data) gets zero cells flagged `no_units`, while a
     year never computed stays absent so the completeness check catches it.
     """
+    if levels is not None:
+        spec = dataclasses.replace(spec, breakdowns=tuple(b for b in spec.breakdowns if b in levels))
+    if measures is not None:
+        spec = dataclasses.replace(spec, measures=tuple(spec.measure(m) for m in measures))
     schema, table = _table_parts(spec)
     if not table_exists(con, schema, table):
         raise UnitTableMissing(f"{spec.unit_table} does not exist (indicator {spec.code} {spec.id})")

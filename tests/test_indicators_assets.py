@@ -67,8 +67,12 @@ def test_range_run_writes_years_and_counts(warehouse):
     assert meta["denominator"].value == 3
     assert meta["numerator"].value == 1
     assert meta["exclusions_by_reason"].value == {"died_within_30_days": 1}
-    # counts only: no ids, birth dates or free text in the metadata
-    assert set(meta) == {"years", "units", "denominator", "numerator", "exclusions_by_reason"}
+    # counts only: no ids, birth dates or free text in the metadata (the national series figure is
+    # tested in test_indicators_figure.py)
+    assert set(meta) == {
+        "years", "units", "denominator", "numerator", "exclusions_by_reason",
+        "national_series_figure", "national_series_years",
+    }  # fmt: skip
     assert meta["years"].value == "2019, 2020, 2021"
     assert _years(warehouse) == [(2019, 2), (2020, 1), (2021, 1)]
 
