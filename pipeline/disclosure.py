@@ -38,7 +38,9 @@ import numpy as np
 import polars as pl
 
 DEFAULT_THRESHOLD = 5
-TABLE_KEYS = ("indicator_id", "measure", "year")
+# One table: an indicator in a year. Its measures are suppressed together where they are linked
+# (LINKED_MEASURES and equal count columns), each group of linked measures as one pattern.
+TABLE_KEYS = ("indicator_id", "year")
 CELL_KEYS = ("breakdown_level", "breakdown_key", "sex", "age_group")
 # Audit rounds that hide one targeted cell per exposed cell before hiding whole totals.
 TARGETED_ROUNDS = 3
@@ -57,6 +59,21 @@ SIZE_FLAGS = ("small_denominator",)
 COUNT_UNITS = ("count", "persons")
 NATIONAL = "national"
 ALL = "all"
+# Measures of one indicator whose counts add up or overlap, so that a hidden cell of one could be
+# recovered from the shown cells of the others (a total and its parts, a population and its
+# comparison group, persons with A, with B and with A or B): a cell is hidden in all of them or in
+# none. Measures with an equal count column (a share's numerator that is another measure's count,
+# the same numerator and denominator in a crude and a standardised share) are linked without being
+# listed here: suppress_small_cells finds them in the table.
+LINKED_MEASURES: dict[str, tuple[tuple[str, ...], ...]] = {
+    # every coercive measure has one form 1-5: the total is the sum of the forms
+    "p2_tvang_personer": (("measures_total", "measures_form_1", "measures_form_2", "measures_form_3",
+                           "measures_form_4", "measures_form_5"),),
+    # rate numerator = persons with a suicide or an attempt; suicides and attempts overlap
+    "p3_selvmord": (("rate_per_1000", "suicides", "attempts"),),
+    # the comparison group contains the population: the difference is a count of persons too
+    "n7_uddannelse": (("share", "share_comparison"),),
+}
 
 
 @dataclass
@@ -173,33 +190,98 @@ def exposed_cells(matrix: np.ndarray, hidden: np.ndarray, tol: float = 1e-9) -> 
 
 
 def audit(matrix: np.ndarray, hidden: np.ndarray, tol: float = 1e-9) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """(exposed mask, for each exposed cell a certificate): the certificate y (one weight per total)
-    combines the totals so that yᵀ·matrix is 1 at the cell, 0 at every other hidden cell; hiding a
-    visible cell where yᵀ·matrix is non-zero breaks that way of recovering it."""
+    """(exposed mask, certificates): the hidden cells determined by the totals, given every visible cell.
+
+    Exact in two steps. First the equations restricted to the hidden cells are reduced by
+    elimination: an equation with one hidden cell determines it (its value is then known, and it
+    leaves every other equation); an equation with two hidden cells x_a, x_b gives x_b = c + f x_a,
+    so x_b is substituted away and is determined exactly when x_a is. Both steps keep the solution
+    set, so determinacy is unchanged. After the greedy pass most totals have exactly two hidden cells,
+    so this removes most of the system. What is left is decided by linear algebra, per block of
+    linked cells: a cell is determined iff its unit vector lies in the row space of the equations.
+
+    `certificates` maps an exposed cell to weights over the totals that recover it, where the
+    residual linear algebra found one (cells exposed by the elimination have none; the caller then
+    picks from the cell's own totals)."""
     out = np.zeros(hidden.shape, dtype=bool)
     certificates: dict[int, np.ndarray] = {}
     cols = np.flatnonzero(hidden)
     if cols.size == 0 or matrix.shape[0] == 0:
         return out, certificates
-    rowsel = np.flatnonzero(np.abs(matrix[:, cols]).sum(axis=1) > 0)
-    a = matrix[np.ix_(rowsel, cols)]
-    for comp in _components(a) if a.shape[0] else []:
-        rows = np.flatnonzero(np.abs(a[:, comp]).sum(axis=1) > 0)
-        sub = a[np.ix_(rows, comp)]
-        # the eigenvectors of AᵀA with non-zero eigenvalues span the row space of A; e_i lies in it
-        # iff its projection onto them has length 1 (eigh of the Gram matrix is much cheaper than an
-        # SVD; the entries are small integers, so squaring the condition number is harmless)
-        w, v = np.linalg.eigh(sub.T @ sub)
-        keep = w > tol * max(float(w.max()), 1.0)
-        span, inv = v[:, keep], 1.0 / w[keep]
-        determined = np.flatnonzero((span**2).sum(axis=1) > 1 - 1e-6)
-        for k in determined:
-            # y = A (AᵀA)⁺ e_k solves Aᵀy = e_k
-            y = np.zeros(matrix.shape[0])
-            y[rowsel[rows]] = sub @ (span @ (inv * span[k]))
-            cell = int(cols[comp[k]])
-            out[cell] = True
-            certificates[cell] = y
+    sub_all = matrix[:, cols]
+    rowsel = np.flatnonzero((sub_all != 0).any(axis=1))
+    if rowsel.size == 0:
+        return out, certificates
+    a = sub_all[rowsel]
+    k = cols.size
+    rr, cc = np.nonzero(a)
+    rows: list[dict[int, float] | None] = [{} for _ in range(a.shape[0])]
+    col_rows: list[set[int]] = [set() for _ in range(k)]
+    for r, c, v in zip(rr.tolist(), cc.tolist(), a[rr, cc].tolist(), strict=True):
+        rows[r][c] = v  # type: ignore[index]
+        col_rows[c].add(r)
+    determined = np.zeros(k, dtype=bool)
+    alive = np.ones(k, dtype=bool)
+    substituted: list[tuple[int, int]] = []  # (b, a): x_b follows from x_a
+    queue = [r for r, row in enumerate(rows) if row is not None and len(row) <= 2]
+    while queue:
+        r = queue.pop()
+        row = rows[r]
+        if row is None or len(row) > 2:
+            continue
+        rows[r] = None
+        for c in row:
+            col_rows[c].discard(r)
+        if len(row) == 1:  # the cell is known: drop it from every other equation
+            (c,) = row
+            determined[c] = True
+            alive[c] = False
+            for q in col_rows[c]:
+                other = rows[q]
+                other.pop(c, None)  # type: ignore[union-attr]
+                if len(other) <= 2:  # type: ignore[arg-type]
+                    queue.append(q)
+            col_rows[c] = set()
+        elif len(row) == 2:
+            (ca, va), (cb, vb) = row.items()
+            if len(col_rows[ca]) < len(col_rows[cb]):
+                (ca, va), (cb, vb) = (cb, vb), (ca, va)
+            f = -va / vb  # x_b = const + f * x_a
+            for q in col_rows[cb]:
+                other = rows[q]
+                coef = other.pop(cb)  # type: ignore[union-attr]
+                new = other.get(ca, 0.0) + coef * f  # type: ignore[union-attr]
+                if abs(new) < 1e-12:
+                    other.pop(ca, None)  # type: ignore[union-attr]
+                    col_rows[ca].discard(q)
+                else:
+                    other[ca] = new  # type: ignore[index]
+                    col_rows[ca].add(q)
+                if len(other) <= 2:  # type: ignore[arg-type]
+                    queue.append(q)
+            col_rows[cb] = set()
+            alive[cb] = False
+            substituted.append((cb, ca))
+    left = np.flatnonzero(alive)
+    live_rows = [r for r, row in enumerate(rows) if row]
+    if left.size and live_rows:
+        pos = {int(c): i for i, c in enumerate(left)}
+        red = np.zeros((len(live_rows), left.size))
+        for i, r in enumerate(live_rows):
+            for c, v in rows[r].items():  # type: ignore[union-attr]
+                red[i, pos[c]] = v
+        for comp in _components(red):
+            crow = np.flatnonzero(np.abs(red[:, comp]).sum(axis=1) > 0)
+            blk = red[np.ix_(crow, comp)]
+            # the eigenvectors of BᵀB with non-zero eigenvalues span the row space of B; e_i lies in
+            # it iff its projection onto them has length 1
+            w, v = np.linalg.eigh(blk.T @ blk)
+            keep = w > tol * max(float(w.max()), 1.0)
+            span = v[:, keep]
+            determined[left[comp[(span**2).sum(axis=1) > 1 - 1e-6]]] = True
+    for b, a_ in reversed(substituted):  # x_b follows x_a (resolved after a)
+        determined[b] = determined[a_]
+    out[cols[determined]] = True
     return out, certificates
 
 
@@ -247,9 +329,8 @@ def suppression_pattern(counts: np.ndarray, eq: Equations, threshold: int) -> tu
     matrix = eq.matrix(n)
     incidence = (matrix != 0).astype(np.int32)
     cell_eqs: list[list[int]] = [[] for _ in range(n)]
-    for e, row in enumerate(incidence):
-        for c in np.flatnonzero(row):
-            cell_eqs[c].append(e)
+    for e, c in zip(*(x.tolist() for x in np.nonzero(incidence)), strict=True):
+        cell_eqs[c].append(e)
     rounds = 0
     while True:
         # greedy pass: no total may have exactly one hidden cell
@@ -297,9 +378,11 @@ def suppression_pattern(counts: np.ndarray, eq: Equations, threshold: int) -> tu
                 continue  # a neighbour's pick this round may already protect it: see the next audit
             # a visible cell that the recovering combination of totals uses (targeted), else any
             # cell of the cell's own totals
-            weight = np.abs(certificates[int(c)] @ matrix)
-            useful = np.flatnonzero((weight > 1e-6) & usable & ~hidden)
-            pick = int(min(useful, key=lambda i: (size[i], i))) if useful.size else None
+            pick = None
+            if int(c) in certificates:
+                weight = np.abs(certificates[int(c)] @ matrix)
+                useful = np.flatnonzero((weight > 1e-6) & usable & ~hidden)
+                pick = int(min(useful, key=lambda i: (size[i], i))) if useful.size else None
             if pick is None:
                 pick = _pick_secondary(eq, cell_eqs[c], hidden, usable, size)
             if pick is not None:
@@ -314,21 +397,97 @@ def suppression_pattern(counts: np.ndarray, eq: Equations, threshold: int) -> tu
             hidden[pick] = True
 
 
+def measure_groups(table: pl.DataFrame, counts: np.ndarray, declared: Sequence[Sequence[str]] = ()) -> list[list[str]]:
+    """The measures of one table (one indicator, one year) in groups that must be hidden alike.
+
+    Linked: the measures of a declared group, and two measures with a count column (numerator,
+    denominator, or a value that is a count) equal in every cell both have, non-zero somewhere."""
+    measures = table.get_column("measure").unique(maintain_order=True).to_list()
+    parent = {m: m for m in measures}
+
+    def find(m: str) -> str:
+        while parent[m] != m:
+            m = parent[m]
+        return m
+
+    def union(a: str, b: str) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[rb] = ra
+
+    for group in declared:
+        present = [m for m in group if m in parent]
+        for m in present[1:]:
+            union(present[0], m)
+    if len(measures) > 1:
+        keys = table.select(pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("") for c in CELL_KEYS],
+                                          separator="\x1f")).to_series()
+        cell_index = {k: i for i, k in enumerate(keys.unique(maintain_order=True).to_list())}
+        idx = np.array([cell_index[k] for k in keys.to_list()])
+        mcol = table.get_column("measure").to_list()
+        wide = np.full((len(cell_index), 3 * len(measures)), np.nan)
+        mpos = {m: i for i, m in enumerate(measures)}
+        col_of = np.array([mpos[m] for m in mcol]) * 3
+        for j in range(3):  # numerator, denominator, count value (not the complement)
+            wide[idx, col_of + j] = counts[:, j]
+        for i in range(wide.shape[1]):
+            x = wide[:, i : i + 1]
+            both = ~np.isnan(x) & ~np.isnan(wide)
+            same = np.where(both, x == wide, True).all(axis=0) & (both & (x != 0)).any(axis=0)
+            for j in np.flatnonzero(same):
+                if j // 3 != i // 3:
+                    union(measures[i // 3], measures[j // 3])
+    groups: dict[str, list[str]] = {}
+    for m in measures:
+        groups.setdefault(find(m), []).append(m)
+    return list(groups.values())
+
+
+def _group_marks(table: pl.DataFrame, counts: np.ndarray, group: Sequence[str],
+                 nesting: dict[tuple[str, str], dict[str, str]], threshold: int) -> pl.DataFrame:
+    """`_row` -> reason for the rows of one group of linked measures of one table."""
+    keys = table.select(pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("") for c in CELL_KEYS], separator="\x1f"))
+    cells = table.select(CELL_KEYS).with_columns(keys.to_series().alias("_k")).unique("_k", maintain_order=True)
+    cells = cells.sort(list(CELL_KEYS), nulls_last=True)
+    index = {k: i for i, k in enumerate(cells.get_column("_k").to_list())}
+    idx = np.array([index[k] for k in keys.to_series().to_list()], dtype=np.int64)
+    mpos = {m: i for i, m in enumerate(group)}
+    col0 = np.array([mpos[m] for m in table.get_column("measure").to_list()], dtype=np.int64) * counts.shape[1]
+    merged = np.full((len(index), counts.shape[1] * len(group)), np.nan)
+    for j in range(counts.shape[1]):
+        merged[idx, col0 + j] = counts[:, j]
+    eq = build_equations(cells.select(CELL_KEYS).fill_null(""), nesting)
+    _, hidden = suppression_pattern(merged, eq, threshold)
+    own_primary = primary_cells(counts, threshold)
+    zero_row = (np.nan_to_num(counts, nan=0.0) == 0).all(axis=1) & ~np.isnan(counts).all(axis=1)
+    row_hidden = (hidden[idx] & ~zero_row) | own_primary
+    reason = np.where(own_primary, "primary", np.where(row_hidden, "secondary", None))
+    return pl.DataFrame({"_row": table.get_column("_row"), "suppressed": pl.Series(reason.tolist(), dtype=pl.Utf8)})
+
+
 def suppress_small_cells(
     values: pl.DataFrame,
     threshold: int = DEFAULT_THRESHOLD,
     geography: pl.DataFrame | None = None,
     table_keys: Sequence[str] = TABLE_KEYS,
+    linked: dict[str, tuple[tuple[str, ...], ...]] | None = None,
 ) -> pl.DataFrame:
     """The rows of `values` with small and recoverable cells hidden; never drops a row.
 
     `values` has the columns of `marts.indicator_values` (at least the table keys, CELL_KEYS,
     numerator, denominator, value and unit). `geography` is `ref.geography` (for the nested totals).
-    Returns the same rows in the same order, HIDDEN_COLUMNS set to null where hidden, and a column
-    `suppressed`: 'primary', 'secondary' or null.
+    `linked`: indicator -> groups of measures hidden alike (default LINKED_MEASURES); measures with
+    an equal count column are linked too. Returns the same rows in the same order, HIDDEN_COLUMNS set
+    to null where hidden, and a column `suppressed`: 'primary' (the row's own counts are small),
+    'secondary' (hidden so that no small count can be recovered) or null.
+
+    Within a group of linked measures a cell (breakdown, sex, age group) is one unknown with the
+    counts of all those measures: hidden in one measure means hidden in all, except rows whose
+    counts are all zero (zeros stay zeros).
     """
     if threshold < 1:
         raise ValueError("threshold must be at least 1")
+    linked = LINKED_MEASURES if linked is None else linked
     nesting = geography_nesting(geography)
     df = values.with_row_index("_row")
     for c in HIDDEN_COLUMNS:
@@ -336,11 +495,14 @@ def suppress_small_cells(
             df = df.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
     marks: list[pl.DataFrame] = []
     for _, table in df.group_by(list(table_keys), maintain_order=True):
-        table = table.sort(list(CELL_KEYS), nulls_last=True)
-        eq = build_equations(table.select(CELL_KEYS).fill_null(""), nesting)
-        primary, hidden = suppression_pattern(_count_matrix(table), eq, threshold)
-        reason = np.where(primary, "primary", np.where(hidden, "secondary", None))
-        marks.append(pl.DataFrame({"_row": table.get_column("_row"), "suppressed": pl.Series(reason.tolist(), dtype=pl.Utf8)}))
+        counts = _count_matrix(table)
+        if "measure" in table_keys or table.get_column("measure").n_unique() == 1:
+            groups = [table.get_column("measure").unique().to_list()]
+        else:
+            groups = measure_groups(table, counts, linked.get(str(table.get_column("indicator_id")[0]), ()))
+        for group in groups:
+            sel = table.get_column("measure").is_in(group).to_numpy() if len(groups) > 1 else np.ones(table.height, bool)
+            marks.append(_group_marks(table.filter(pl.Series(sel)), counts[sel], group, nesting, threshold))
     mark = pl.concat(marks) if marks else pl.DataFrame(schema={"_row": pl.UInt32, "suppressed": pl.Utf8})
     out = df.join(mark, on="_row", how="left").sort("_row")
     hide = pl.col("suppressed").is_not_null()
