@@ -1,15 +1,15 @@
 """Export assets: the disclosure-controlled status report per year (`status_report`).
 
 What belongs here: the Dagster wiring only. The report itself (reading the marts, disclosure
-control, workbook, CSV, figures, HTML) is `pipeline.report.write_status_report`, also behind
-`pipeline report --year YYYY`.
+control, workbook, CSV, figures, HTML) is `pipeline.report` (`load_report_inputs` reads the marts
+once, `render_status_reports` does the rest without the warehouse), also behind `pipeline report --year YYYY`.
 """
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
-from pipeline.report import write_status_reports
+from pipeline.report import load_report_inputs, render_status_reports
 from pipeline.resources import SettingsResource
 
 
@@ -19,7 +19,8 @@ from pipeline.resources import SettingsResource
     backfill_policy=SINGLE_RUN,
     deps=["indicator_values", "target_progress"],
     # only reads the warehouse, but the resource opens it for writing: share the writers' pool so it
-    # never collides with another process holding the file
+    # never collides with another process holding the file. The connection is held only while the
+    # inputs are read (a second or so); suppression and rendering run after it is closed.
     pool="warehouse",
     description="Status report per year: suppressed XLSX/CSV tables, figures and an HTML page under <exports>/<year>/",
 )
@@ -27,15 +28,16 @@ def status_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource, set
     written: dict[str, int] = {}
     hidden = 0
     synthetic = False
+    years = partition_years(context)
     with duckdb.get_connection() as con:
-        results = write_status_reports(con, partition_years(context), settings.exports_path, settings.raw_path,
-                                       settings.marts_path)
-        for year, result in zip(partition_years(context), results, strict=True):
-            written[str(year)] = len(result.figure_files)
-            hidden += result.hidden_cells
-            synthetic = synthetic or result.synthetic
-            context.log.info(f"status report {year}: {result.rows} rows, {result.hidden_cells} hidden, "
-                             f"{len(result.figure_files)} figure files")
+        inputs = load_report_inputs(con, years, settings.marts_path)
+    results = render_status_reports(inputs, years, settings.exports_path, settings.raw_path)
+    for year, result in zip(years, results, strict=True):
+        written[str(year)] = len(result.figure_files)
+        hidden += result.hidden_cells
+        synthetic = synthetic or result.synthetic
+        context.log.info(f"status report {year}: {result.rows} rows, {result.hidden_cells} hidden, "
+                         f"{len(result.figure_files)} figure files")
     context.add_output_metadata({
         "years": len(written),
         "figure_files": sum(written.values()),

@@ -65,6 +65,15 @@ ALL = "all"
 # none. Measures with an equal count column (a share's numerator that is another measure's count,
 # the same numerator and denominator in a crude and a standardised share) are linked without being
 # listed here: suppress_small_cells finds them in the table.
+# Counts of persons that are differences of linked measures (measure -> coefficient, applied to the
+# numerators, and to the denominators where every term has one): a cell where one is 1..threshold-1
+# is hidden in the whole group, like a small count.
+DERIVED_COUNTS: dict[str, tuple[dict[str, int], ...]] = {
+    "p3_selvmord": ({"rate_per_1000": 1, "suicides": -1},  # attempt, no suicide
+                    {"rate_per_1000": 1, "attempts": -1},  # suicide, no attempt
+                    {"suicides": 1, "attempts": 1, "rate_per_1000": -1}),  # both
+    "n7_uddannelse": ({"share_comparison": 1, "share": -1},),  # turning 25 without a psychiatric contact
+}
 LINKED_MEASURES: dict[str, tuple[tuple[str, ...], ...]] = {
     # every coercive measure has one form 1-5: the total is the sum of the forms
     "p2_tvang_personer": (("measures_total", "measures_form_1", "measures_form_2", "measures_form_3",
@@ -444,7 +453,8 @@ def measure_groups(table: pl.DataFrame, counts: np.ndarray, declared: Sequence[S
 
 
 def _group_marks(table: pl.DataFrame, counts: np.ndarray, group: Sequence[str],
-                 nesting: dict[tuple[str, str], dict[str, str]], threshold: int) -> pl.DataFrame:
+                 nesting: dict[tuple[str, str], dict[str, str]], threshold: int,
+                 derived: Sequence[dict[str, int]] = ()) -> pl.DataFrame:
     """`_row` -> reason for the rows of one group of linked measures of one table."""
     keys = table.select(pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("") for c in CELL_KEYS], separator="\x1f"))
     cells = table.select(CELL_KEYS).with_columns(keys.to_series().alias("_k")).unique("_k", maintain_order=True)
@@ -456,6 +466,16 @@ def _group_marks(table: pl.DataFrame, counts: np.ndarray, group: Sequence[str],
     merged = np.full((len(index), counts.shape[1] * len(group)), np.nan)
     for j in range(counts.shape[1]):
         merged[idx, col0 + j] = counts[:, j]
+    extra = []
+    for combo in derived:
+        if not set(combo) <= set(group):
+            continue
+        for j in (0, 1):  # numerator, denominator
+            terms = [coef * merged[:, mpos[m] * counts.shape[1] + j] for m, coef in combo.items()]
+            col = np.sum(terms, axis=0)  # NaN where a term has no such column: not a count
+            extra.append(col)
+    if extra:
+        merged = np.column_stack([merged, *extra])
     eq = build_equations(cells.select(CELL_KEYS).fill_null(""), nesting)
     _, hidden = suppression_pattern(merged, eq, threshold)
     own_primary = primary_cells(counts, threshold)
@@ -471,13 +491,15 @@ def suppress_small_cells(
     geography: pl.DataFrame | None = None,
     table_keys: Sequence[str] = TABLE_KEYS,
     linked: dict[str, tuple[tuple[str, ...], ...]] | None = None,
+    derived: dict[str, tuple[dict[str, int], ...]] | None = None,
 ) -> pl.DataFrame:
     """The rows of `values` with small and recoverable cells hidden; never drops a row.
 
     `values` has the columns of `marts.indicator_values` (at least the table keys, CELL_KEYS,
     numerator, denominator, value and unit). `geography` is `ref.geography` (for the nested totals).
     `linked`: indicator -> groups of measures hidden alike (default LINKED_MEASURES); measures with
-    an equal count column are linked too. Returns the same rows in the same order, HIDDEN_COLUMNS set
+    an equal count column are linked too. `derived`: indicator -> differences of linked measures that
+    are counts too (default DERIVED_COUNTS). Returns the same rows in the same order, HIDDEN_COLUMNS set
     to null where hidden, and a column `suppressed`: 'primary' (the row's own counts are small),
     'secondary' (hidden so that no small count can be recovered) or null.
 
@@ -488,6 +510,7 @@ def suppress_small_cells(
     if threshold < 1:
         raise ValueError("threshold must be at least 1")
     linked = LINKED_MEASURES if linked is None else linked
+    derived = DERIVED_COUNTS if derived is None else derived
     nesting = geography_nesting(geography)
     df = values.with_row_index("_row")
     for c in HIDDEN_COLUMNS:
@@ -502,7 +525,8 @@ def suppress_small_cells(
             groups = measure_groups(table, counts, linked.get(str(table.get_column("indicator_id")[0]), ()))
         for group in groups:
             sel = table.get_column("measure").is_in(group).to_numpy() if len(groups) > 1 else np.ones(table.height, bool)
-            marks.append(_group_marks(table.filter(pl.Series(sel)), counts[sel], group, nesting, threshold))
+            marks.append(_group_marks(table.filter(pl.Series(sel)), counts[sel], group, nesting, threshold,
+                                      derived.get(str(table.get_column("indicator_id")[0]), ())))
     mark = pl.concat(marks) if marks else pl.DataFrame(schema={"_row": pl.UInt32, "suppressed": pl.Utf8})
     out = df.join(mark, on="_row", how="left").sort("_row")
     hide = pl.col("suppressed").is_not_null()

@@ -383,11 +383,40 @@ def write_status_reports(
 ) -> list[ReportResult]:
     """The reports of several years from one suppression pass (tables are suppressed independently,
     so suppressing up to the last year once gives every year exactly what it would get alone)."""
+    inputs = load_report_inputs(con, years, marts_dir)
+    return render_status_reports(inputs, years, exports_dir, raw_dir, catalogue, threshold, commit)
+
+
+@dataclass
+class ReportInputs:
+    """Everything a report reads from the warehouse / marts, read once (unsuppressed)."""
+
+    values: pl.DataFrame
+    progress: pl.DataFrame
+    geography: pl.DataFrame
+
+
+def load_report_inputs(con: duckdb.DuckDBPyConnection, years: Sequence[int], marts_dir: Path | None = None) -> ReportInputs:
+    """Read the marts for the reports of `years` (one read; the connection is free afterwards)."""
+    values, progress, geography = load_inputs(con, max(years), marts_dir)
+    return ReportInputs(values, progress, geography)
+
+
+def render_status_reports(
+    inputs: ReportInputs,
+    years: Sequence[int],
+    exports_dir: Path,
+    raw_dir: Path | None = None,
+    catalogue: Mapping[str, Any] | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    commit: str | None = None,
+) -> list[ReportResult]:
+    """Suppress and write the reports of `years` from inputs already read (no database needed)."""
     if catalogue is None:
         from pipeline.catalogue import load_catalogue  # the catalogue is optional for tests
 
         catalogue = load_catalogue()
-    values, progress, geography = load_inputs(con, max(years), marts_dir)
+    values, progress, geography = inputs.values, inputs.progress, inputs.geography
     present = set(values.get_column("year").unique().to_list())
     missing = sorted(set(years) - present)
     if missing:
@@ -580,14 +609,19 @@ def main(args: argparse.Namespace) -> int:
         print(f"pipeline report: no warehouse at {args.warehouse}; run the pipeline first")
         return 2
     con = duckdb.connect(str(args.warehouse), read_only=True)
-    try:
-        result = write_status_report(con, args.year, Path(args.exports_dir), Path(args.raw_dir), Path(args.marts_dir),
-                                     threshold=args.threshold)
-    except (FileNotFoundError, ValueError) as exc:
+    try:  # read once, let go of the warehouse, then suppress and render
+        inputs = load_report_inputs(con, [args.year], Path(args.marts_dir))
+    except FileNotFoundError as exc:
         print(f"pipeline report: {exc}")
         return 2
     finally:
         con.close()
+    try:
+        result = render_status_reports(inputs, [args.year], Path(args.exports_dir), Path(args.raw_dir),
+                                       threshold=args.threshold)[0]
+    except ValueError as exc:
+        print(f"pipeline report: {exc}")
+        return 2
     print(json.dumps({"folder": str(result.folder), "rows": result.rows, "hidden_rows": result.hidden_cells,
                       "figures": len(result.figure_files), "csv_files": len(result.csv_files),
                       "synthetic": result.synthetic}))

@@ -521,9 +521,9 @@ def test_status_report_asset(world: dict, tmp_path: Path, monkeypatch: pytest.Mo
     from pipeline.resources import SettingsResource
 
     def with_test_catalogue(*args, **kwargs):
-        return report.write_status_reports(*args, catalogue=load_catalogue(world["catalogue"]), **kwargs)
+        return report.render_status_reports(*args, catalogue=load_catalogue(world["catalogue"]), **kwargs)
 
-    monkeypatch.setattr(assets.exports, "write_status_reports", with_test_catalogue)
+    monkeypatch.setattr(assets.exports, "render_status_reports", with_test_catalogue)
     settings = Settings(raw_dir=world["raw"], warehouse=world["small"], marts_dir=tmp_path / "marts",
                         exports_dir=tmp_path / "exports", years=YEARS)
     result = dg.materialize(
