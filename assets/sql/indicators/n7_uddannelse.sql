@@ -25,9 +25,11 @@ ill as (
      and completed_years(pop.foed_dag, c.start_ts::date) < $age
 ),
 educated as (
-    select distinct pnr, year
-    from core.education
-    where year between $year_from and $year_to and list_contains($completed_levels, hfaudd_niveau)
+    -- of the persons turning $age only (a semi join first, not a distinct over every education row)
+    select distinct e.pnr, e.year
+    from core.education e
+    semi join pop on pop.pnr = e.pnr and pop.year = e.year
+    where e.year between $year_from and $year_to and list_contains($completed_levels, e.hfaudd_niveau)
 )
 select
     pop.year,

@@ -8,33 +8,54 @@
 with first_lpr as (
     select min(source_year) as first_year from core.contacts
 ),
-bef as (
+banded as (
+    -- the whole bef population of each year (for the death rates): sex, age band, died in the year
     select
-        r.year::integer as year, r.pnr, r.kom, p.koen,
-        completed_years(p.foed_dag, make_date(r.year, 1, 1)) as age
+        r.year::integer as year,
+        r.pnr,
+        p.koen,
+        least(floor(completed_years(p.foed_dag, make_date(r.year, 1, 1)) / $band_width) * $band_width, $top_band)::integer
+            as band_from,
+        coalesce(year(d.doddato) = r.year, false) as died
     from core.residence r
     join core.persons p on p.pnr = r.pnr
+    left join core.deaths d on d.pnr = r.pnr
     where r.year between $year_from and $year_to
-),
-banded as (
-    select
-        b.*,
-        least(floor(b.age / $band_width) * $band_width, $top_band)::integer as band_from,
-        coalesce(year(d.doddato) = b.year, false) as died
-    from bef b
-    left join core.deaths d on d.pnr = b.pnr
 ),
 rates as (
     select year, koen, band_from, avg(died::integer)::double as death_rate
     from banded
     group by year, koen, band_from
 ),
+contact_years as (
+    -- each person's years with a psychiatric contact start, once (not every contact x every bef year)
+    select distinct pnr, year(start_ts)::integer as contact_year
+    from core.contacts
+    where psychiatric
+      and year(start_ts) between $year_from - $lookback_years and $year_to - 1
+),
 cohort as (
-    select distinct b.year, b.pnr
-    from banded b
-    join core.contacts c
-      on c.pnr = b.pnr and c.psychiatric
-     and year(c.start_ts) between b.year - $lookback_years and b.year - 1
+    -- the indicator years whose look-back Y-$lookback_years .. Y-1 holds one of those years
+    select distinct cy.pnr, (cy.contact_year + k.k)::integer as year
+    from contact_years cy
+    cross join (select unnest(range(1, $lookback_years + 1)) as k) k
+    where cy.contact_year + k.k between $year_from and $year_to
+),
+b as (
+    -- cohort members present in bef of Y (joins on the small cohort, not on the whole population)
+    select
+        c.year,
+        c.pnr,
+        r.kom,
+        p.koen,
+        completed_years(p.foed_dag, make_date(c.year, 1, 1)) as age,
+        least(floor(completed_years(p.foed_dag, make_date(c.year, 1, 1)) / $band_width) * $band_width, $top_band)::integer
+            as band_from,
+        coalesce(year(d.doddato) = c.year, false) as died
+    from cohort c
+    join core.residence r on r.pnr = c.pnr and r.year = c.year
+    join core.persons p on p.pnr = c.pnr
+    left join core.deaths d on d.pnr = c.pnr
 )
 select
     b.year,
@@ -54,7 +75,6 @@ select
     1.0::double as weight,
     r.death_rate as value,
     case when b.year - $lookback_years < (select first_year from first_lpr) then 'incomplete_lookback' end as flags
-from cohort c
-join banded b on b.pnr = c.pnr and b.year = c.year
+from b
 join rates r on r.year = b.year and r.koen is not distinct from b.koen and r.band_from is not distinct from b.band_from
 left join ref.geography g on g.kom = b.kom

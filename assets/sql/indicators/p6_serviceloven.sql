@@ -43,9 +43,11 @@ su_codes as (
     select distinct code from ref.codes where list_name = 'dream_code' and meaning = $student_grant_meaning
 ),
 other_weeks as (
-    -- weeks carrying a benefit other than a student grant
+    -- weeks carrying a benefit other than a student grant, of the candidates only (a semi join on
+    -- the few candidate person-years before counting, not a count over every person in dream)
     select w.pnr, w.iso_year, count(distinct w.iso_week) as n
     from core.dream_weeks w
+    semi join cand c on c.pnr = w.pnr and c.year = w.iso_year
     where w.iso_year between $year_from and $year_to
       and w.code not in (select code from su_codes)
     group by w.pnr, w.iso_year
