@@ -6,9 +6,13 @@ kom, reporting_region where the unit table has it) crossed with the splits (sex,
 not split): counts, values, intervals, standardised values and value flags. What does not: writing
 the marts (assets/marts.py) or deciding who is in a unit table (assets/indicators.py).
 
-The counting is set-based DuckDB SQL with GROUPING SETS (assets/sql/marts/*.sql, one query per
-measure, no SQL per breakdown); values and intervals are computed vectorised on the (small) cell
-table with numpy/polars. Cells with no unit at all are added (every geography key from
+The counting is set-based DuckDB SQL (assets/sql/marts/*_cells.sql): one pass over the unit table per
+indicator counts every measure into its finest cells (year, sex, age group, the unit's key at every
+level asked for), which GROUPING SETS roll up to the breakdown levels and 'all' splits (no SQL per
+breakdown, no unit row repeated per level). Distinct persons and medians do not add up: they come
+from one row per (person, cell) and from (value, count) pairs per cell, exact. Values and intervals
+are computed vectorised on the (small) cell table with numpy/polars. `levels` / `measures` narrow a
+call (the indicator assets' national figure). Cells with no unit at all are added (every geography key from
 ref.geography, every sex and catalogue age group) so zeros stay visible; a year without any unit row
 in the unit table yields no rows, so a missing year is caught by the completeness check.
 
