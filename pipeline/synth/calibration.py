@@ -1,131 +1,190 @@
-"""Calibration figures computed directly from a generated world's files (no pipeline needed).
+"""Calibration of the synthetic generator through the pipeline: published national figures against
+the values the pipeline computed from a generated world.
 
-Belongs here: reading a synthetic world back (every file of `_synthetic.json`, whatever its format)
-into DuckDB, and the simplified indicator SQL in `sql/` that measures the figures the generator is
-calibrated to (admissions, readmission shares, coercion, færdigbehandlingsdage, survey shares,
-employment retention, suicides, ...). The tests and `python -m pipeline.synth.calibration DIR` use it;
-the real indicators are computed by the pipeline, not here.
+Belongs here: the list of published figures (INDICATORS.md, "Published reference values for
+calibration") with the pipeline value each is compared to — a national cell of the `indicator_values`
+marts for figures that are indicators, a count over the warehouse's core tables (read-only,
+`sql/calibration_core.sql`) for figures that are not — counts divided by the world's scale, and the
+tolerance rule. Nothing here recomputes an indicator: a world is checked by running the pipeline on it
+(`pipeline run`, or `run_pipeline` in a test) and then `python -m pipeline.synth.calibration`.
+
+Tolerance rule (`tolerance`): a figure passes when the pipeline's national value lies within
+max(15 %, 3 standard errors of sampling noise at the world's size) of the published value, relative.
+Counts: the expected count at scale s is E = published * s and the noise is Poisson, so the relative
+band is max(0.15, 3 / sqrt(E)). Shares: the noise is binomial over the share's denominator n (units
+counted by the pipeline), so the band is max(0.15, 3 * sqrt(p (1 - p) / n) / p). Sums of days (N1):
+compound Poisson over the k admissions with days; the generator's days are geometric, E[X^2] ~ 2 E[X]^2,
+so the relative standard error is sqrt(2 / k) and the band max(0.15, 3 * sqrt(2 / k)), k from the
+marts (N1 `admissions_with_days`). At scale 1.0 every figure's band is 15 % except the smallest count
+(330 coerced children: 3 / sqrt(330) = 16.5 %).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from pipeline.db import run_sql_file
-from pipeline.synth.writers import YEARLY
 
 SQL_DIR = Path(__file__).with_name("sql")
-INT_COLS = {"koen", "kom", "c_kom", "v_indtime", "v_udtime", "region_ans", "skema", "region", "alder",
-            "tilfredshed", "inddragelse"}
-FLOAT_COLS = {"mcs", "vaegt"}
-DATE_COLS = {"foed_dag", "doddato", "d_hendto", "d_inddto", "d_uddto", "d_markoer", "dato_start", "dato_slut",
-             "dato_henvisning", "dato_markoer", "start_dato", "slut_dato"}
-TIME_COLS = {"tidspunkt_start", "tidspunkt_slut", "tidspunkt_markoer", "start_tid", "slut_tid"}
-# published national figures (INDICATORS.md, "Published reference values for calibration"); counts at scale 1
-PUBLISHED = {
-    ("psych_admissions", 2015): 46000,
-    ("persons_psych_stay", 2011): 127000,
-    ("persons_psych_stay", 2019): 164000,
-    ("readmission_share", 2010): 0.185,
-    ("readmission_share", 2018): 0.227,
-    ("coerced_adults", 2017): 5750,
-    ("coerced_children", 2017): 330,
-    ("form1_measures", 2010): 3100,
-    ("form1_measures", 2017): 4500,
-    ("belted_persons", 2017): 1435,
-    ("ready_days", 2010): 40000,
-    ("ready_days", 2015): 21000,
-    ("ready_days", 2017): 24000,
-    ("poor_mh_16_24", 2017): 0.183,
-    ("poor_mh_16_plus", 2017): 0.132,
-    ("poor_mh_16_plus", 2021): 0.174,
-    ("employment_retention", 2017): 0.47,
-    ("suicides", 2017): 600,
-    ("population", 2017): 5750000,
-}
-COUNT_FIGURES = {"psych_admissions", "persons_psych_stay", "coerced_adults", "coerced_children", "form1_measures",
-                 "belted_persons", "ready_days", "suicides", "population"}
+RELATIVE = 0.15  # the issue's band
+SIGMAS = 3.0  # the noise band for small worlds
 
 
-def read_file(path: Path, fmt: str) -> pl.DataFrame:
-    """One generated file, typed (CSV columns are read as text and cast by the column's kind)."""
-    if fmt == "parquet":
-        df = pl.read_parquet(path)
-    else:
-        sep = fmt.split("'")[1]
-        enc = fmt.rsplit(",", 1)[1].rstrip(")")
-        text = path.read_bytes().decode(enc)
-        df = pl.read_csv(text.encode("utf-8"), separator=sep, infer_schema=False)
-    casts = []
-    for c, dt in df.schema.items():
-        if dt != pl.String:
-            continue
-        if c in INT_COLS:
-            casts.append(pl.col(c).cast(pl.Int32))
-        elif c in FLOAT_COLS:
-            casts.append(pl.col(c).cast(pl.Float64))
-        elif c in DATE_COLS:
-            casts.append(pl.col(c).str.to_date("%Y-%m-%d"))
-        elif c in TIME_COLS:
-            casts.append(pl.coalesce(pl.col(c).str.to_time("%H:%M:%S", strict=False),
-                                     pl.col(c).str.to_time("%H:%M", strict=False)).alias(c))
-    return df.with_columns(casts) if casts else df
+@dataclass(frozen=True)
+class Figure:
+    """A published national figure and where the pipeline's value for it comes from."""
+
+    name: str
+    year: int
+    published: float
+    kind: str  # "count", "days" (both divided by the scale) or "share" (a fraction: marts' percent / 100)
+    source: str  # "marts" or "core"
+    indicator: str | None = None
+    measure: str | None = None
+    age_group: str = "all"
 
 
-def load_world(root: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with one table per register (all files of the world, typed)."""
-    root = Path(root)
-    manifest = json.loads((root / "_synthetic.json").read_text(encoding="utf-8"))
+def _m(name: str, year: int, published: float, kind: str, indicator: str, measure: str, age: str = "all") -> Figure:
+    return Figure(name, year, published, kind, "marts", indicator, measure, age)
+
+
+def _c(name: str, year: int, published: float) -> Figure:
+    return Figure(name, year, published, "count", "core")
+
+
+# The published figures (national, both sexes) and their pipeline value. Marts: the national cell of
+# indicator/measure/age group at sex `all`. Core: sql/calibration_core.sql.
+FIGURES: list[Figure] = [
+    _c("population", 2017, 5_750_000),
+    _c("psych_admissions", 2015, 46_000),
+    _c("persons_psych_stay", 2011, 127_000),
+    _c("persons_psych_stay", 2019, 164_000),
+    _c("forced_admissions", 2010, 3_100),
+    _c("forced_admissions", 2017, 4_500),
+    _c("suicides", 2017, 600),
+    _m("readmission_share", 2010, 0.185, "share", "p4_genindlaeggelse", "share"),
+    _m("readmission_share", 2018, 0.227, "share", "p4_genindlaeggelse", "share"),
+    _m("coerced_adults", 2017, 5_750, "count", "p2_tvang_personer", "persons", "adults"),
+    _m("coerced_children", 2017, 330, "count", "p2_tvang_personer", "persons", "children"),
+    _m("belted_persons", 2017, 1_435, "count", "n2_baeltefiksering", "persons_belted"),
+    _m("ready_days", 2010, 40_000, "days", "n1_faerdigbehandlingsdage", "days_total"),
+    _m("ready_days", 2015, 21_000, "days", "n1_faerdigbehandlingsdage", "days_total"),
+    _m("ready_days", 2017, 24_000, "days", "n1_faerdigbehandlingsdage", "days_total"),
+    _m("poor_mh_16_24", 2017, 0.183, "share", "p1_ung_mental_sundhed", "share", "16-24"),
+    _m("poor_mh_16_plus", 2017, 0.132, "share", "p1_ung_mental_sundhed", "share_16plus"),
+    _m("poor_mh_16_plus", 2021, 0.174, "share", "p1_ung_mental_sundhed", "share_16plus"),
+    _m("employment_retention", 2017, 0.47, "share", "p5_beskaeftigelse", "share"),
+]
+
+
+def published_table() -> pl.DataFrame:
+    return pl.DataFrame([vars(f) for f in FIGURES], schema_overrides={"year": pl.Int32})
+
+
+def core_values(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    rows = run_sql_file(con, SQL_DIR / "calibration_core.sql")
+    return pl.DataFrame(rows, schema={"name": pl.String, "year": pl.Int32, "value": pl.Float64}, orient="row")
+
+
+def marts_values(marts_dir: Path) -> pl.DataFrame:
+    files = sorted(str(p) for p in (Path(marts_dir) / "indicator_values").glob("year=*/*.parquet"))
+    schema = {"indicator": pl.String, "measure": pl.String, "age_group": pl.String, "year": pl.Int32,
+              "value": pl.Float64, "numerator": pl.Float64, "denominator": pl.Float64}
+    if not files:
+        return pl.DataFrame(schema=schema)
     con = duckdb.connect()
-    con.execute("set enable_progress_bar = false")
-    by_register: dict[str, list[pl.DataFrame]] = {}
-    for f in manifest["files"]:
-        df = read_file(root / f["file"], f["format"]).with_columns(_year=pl.lit(f["year"], pl.Int32))
-        by_register.setdefault(f["register"], []).append(df)
-    for register, frames in by_register.items():
-        if register not in YEARLY:
-            raise ValueError(f"not a register: {register!r}")
-        df = pl.concat(frames, how="diagonal_relaxed")
-        con.register(f"_{register}", df.to_arrow())
-        con.execute(f'create table "{register}" as select * from "_{register}"')  # names from the manifest
-        con.unregister(f"_{register}")
-    for name in ("lpr_adm", "lpr_markoer", "lpr_f_kontakter", "lpr_f_forloebsmarkoerer", "lpr_diag",
-                 "lpr_f_diagnoser"):
-        if name not in by_register:  # a world of only LPR2 or only LPR3 years
-            run_sql_file(con, SQL_DIR / f"empty_{name}.sql")
-    return con
+    try:
+        rows = run_sql_file(con, SQL_DIR / "calibration_marts.sql", {"files": files})
+    finally:
+        con.close()
+    return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def figures(con: duckdb.DuckDBPyConnection, scale: float) -> pl.DataFrame:
-    """One row per (figure, year): the value measured, and counts rescaled to the whole country."""
-    run_sql_file(con, SQL_DIR / "calibration_base.sql")
-    rows = con.sql((SQL_DIR / "calibration_figures.sql").read_text(encoding="utf-8")).pl()
-    return rows.with_columns(
-        national=pl.when(pl.col("figure").is_in(list(COUNT_FIGURES))).then(pl.col("value") / scale)
-        .otherwise(pl.col("value"))).sort("figure", "year")
+def tolerance(kind: str, published: float, scale: float, n: float | None) -> float:
+    """The relative band a figure must land in (see the module docstring)."""
+    if kind == "count":
+        expected = published * scale
+        return max(RELATIVE, SIGMAS / math.sqrt(expected)) if expected > 0 else math.inf
+    if not n:  # no units: nothing to compare (the row fails on its missing value)
+        return RELATIVE
+    if kind == "days":
+        return max(RELATIVE, SIGMAS * math.sqrt(2 / n))
+    return max(RELATIVE, SIGMAS * math.sqrt(published * (1 - published) / n) / published)
 
 
-def compare(fig: pl.DataFrame) -> pl.DataFrame:
-    pub = pl.DataFrame([{"figure": k[0], "year": k[1], "published": v} for k, v in PUBLISHED.items()],
-                       schema_overrides={"year": pl.Int32})
-    return pub.join(fig.with_columns(pl.col("year").cast(pl.Int32)), on=["figure", "year"], how="left").with_columns(
-        ratio=pl.col("national") / pl.col("published"))
+def compare(warehouse: Path, marts_dir: Path, scale: float) -> pl.DataFrame:
+    """One row per published figure: the pipeline's value, rescaled to the nation, and whether it passes."""
+    pub = published_table()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        core = core_values(con)
+    finally:
+        con.close()
+    marts = marts_values(marts_dir)
+    from_core = pub.filter(pl.col("source") == "core").join(core, on=["name", "year"], how="left").with_columns(
+        n=pl.lit(None, pl.Float64))
+    with_days = marts.filter(pl.col("measure") == "admissions_with_days").select(
+        "indicator", "age_group", "year", k=pl.col("value"))
+    from_marts = pub.filter(pl.col("source") == "marts").join(
+        marts, on=["indicator", "measure", "age_group", "year"], how="left").join(
+        with_days, on=["indicator", "age_group", "year"], how="left").with_columns(
+        # shares are percent in the marts; the noise of a share is over its denominator units, of a
+        # sum of days over the admissions with days
+        value=pl.when(pl.col("kind") == "share").then(pl.col("value") / 100).otherwise(pl.col("value")),
+        n=pl.when(pl.col("kind") == "share").then(pl.col("denominator"))
+        .when(pl.col("kind") == "days").then(pl.col("k")).otherwise(None),
+    ).drop("numerator", "denominator", "k")
+    out = pl.concat([from_core, from_marts.select(from_core.columns)])
+    out = out.with_columns(
+        national=pl.when(pl.col("kind") != "share").then(pl.col("value") / scale).otherwise(pl.col("value")),
+    ).with_columns(ratio=pl.col("national") / pl.col("published"))
+    band = [tolerance(k, p, scale, n) for k, p, n in zip(out["kind"], out["published"], out["n"], strict=True)]
+    out = out.with_columns(tolerance=pl.Series(band, dtype=pl.Float64)).with_columns(
+        within_15=(pl.col("ratio") - 1).abs() <= RELATIVE,
+        ok=(pl.col("ratio") - 1).abs() <= pl.col("tolerance"),
+    ).with_columns(pl.col("within_15").fill_null(False), pl.col("ok").fill_null(False))
+    order = {f"{f.name}/{f.year}": i for i, f in enumerate(FIGURES)}
+    return out.with_columns(_o=pl.format("{}/{}", "name", "year").replace_strict(order, return_dtype=pl.Int32)
+                            ).sort("_o").drop("_o")
+
+
+def where(f: pl.DataFrame) -> pl.Series:
+    """A short description of the pipeline value behind each row."""
+    return pl.Series([
+        f"core ({name})" if src == "core" else f"{ind}/{mea} age {age}"
+        for name, src, ind, mea, age in zip(f["name"], f["source"], f["indicator"], f["measure"], f["age_group"],
+                                            strict=True)])
 
 
 def main(argv: list[str] | None = None) -> int:
-    root = Path((argv or sys.argv[1:])[0])
-    scale = json.loads((root / "_synthetic.json").read_text(encoding="utf-8"))["scale"]
-    con = load_world(root)
-    fig = figures(con, scale)
-    with pl.Config(tbl_rows=400, tbl_cols=10):
-        print(fig.pivot(on="year", index="figure", values="national", sort_columns=True))
-        print(compare(fig))
-    return 0
+    from pipeline.config import Settings
+
+    env = Settings.from_env()
+    parser = argparse.ArgumentParser(prog="python -m pipeline.synth.calibration", description=__doc__.split("\n")[0])
+    parser.add_argument("--raw-dir", type=Path, default=env.raw_dir, help="the generated world (its _synthetic.json)")
+    parser.add_argument("--warehouse", type=Path, default=env.warehouse, help="warehouse of a pipeline run on it")
+    parser.add_argument("--marts-dir", type=Path, default=env.marts_dir, help="marts of that run")
+    parser.add_argument("--scale", type=float, default=None, help="default: the scale in _synthetic.json")
+    args = parser.parse_args(argv)
+    scale = args.scale or json.loads((args.raw_dir / "_synthetic.json").read_text(encoding="utf-8"))["scale"]
+    f = compare(args.warehouse, args.marts_dir, scale)
+    print(f"scale {scale}: pipeline values (counts / scale) against the published national figures")
+    print(f"{'figure':<22}{'year':>5}{'published':>12}{'pipeline':>12}{'ratio':>8}{'band':>7}  ok   source")
+    for row, src in zip(f.iter_rows(named=True), where(f), strict=True):
+        fmt = "{:>12,.0f}" if row["kind"] != "share" else "{:>12.3f}"
+        national = fmt.format(row["national"]) if row["national"] is not None else f"{'-':>12}"
+        ratio = f"{row['ratio']:>8.3f}" if row["ratio"] is not None else f"{'-':>8}"
+        print(f"{row['name']:<22}{row['year']:>5}{fmt.format(row['published'])}{national}{ratio}"
+              f"{row['tolerance']:>7.1%}  {'yes' if row['ok'] else 'NO ':<4} {src}")
+    return 0 if f["ok"].all() else 1
 
 
 if __name__ == "__main__":

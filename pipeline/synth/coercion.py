@@ -91,7 +91,9 @@ def generate_year(w: World, year: int, adm: pl.DataFrame) -> pl.DataFrame:
     their = adm.filter(pl.col("pid").is_in(coerced_pids.tolist()))
     n1 = w.count(cp["form1_measures"], year)
     if their.height and n1:
-        rows1 = their["row"].to_numpy()[rng.integers(0, their.height, n1)]
+        # at most one form 1 measure per admission (two on one admission could be exact duplicates)
+        pick = rng.choice(their.height, size=n1, replace=n1 > their.height)
+        rows1 = their["row"].to_numpy()[np.sort(pick)]
         acute = adm["acute"].to_numpy()[rows1]
         kind = np.where(acute & (rng.random(n1) < 0.55), "tvangsindlaeggelse", "tvangstilbageholdelse")
         a_end = adm["end"].to_numpy()[rows1]
@@ -126,7 +128,9 @@ def generate_year(w: World, year: int, adm: pl.DataFrame) -> pl.DataFrame:
                            rng.integers(60, 600, k), False, year))
     out = pl.concat(parts)
     out = pl.concat([out, _somatic_rows(w, year, w.count(cp["somatic_measures"], year))])
-    return _layout(out)
+    # two belts on one short admission can fall on the same minute with the same end: the register
+    # holds a measure once, so a clean world has no exact duplicate rows
+    return _layout(out).unique(maintain_order=True)
 
 
 def _somatic_rows(w: World, year: int, k: int) -> pl.DataFrame:

@@ -129,7 +129,7 @@ class Population:
     def initial(cls, rng: np.random.Generator, params: dict, scale: float, first_year: int) -> Population:
         geo = Geography.load(params["population"])
         pop = cls(geo=geo, params=params["population"], params_classes=params["classes"])
-        n0 = int(rng.poisson(params["population"]["start"] * scale))
+        n0 = int(rng.poisson(series(params["population"]["start"], first_year) * scale))
         bands = np.asarray(params["population"]["age_bands_thousands"], float)
         band = rng.choice(len(bands), size=n0, p=bands / bands.sum())
         age_days = (band * 5 + rng.random(n0) * 5) * 365.25

@@ -1,6 +1,6 @@
--- Simplified building blocks for measuring a synthetic world (pipeline.synth.calibration): contacts of
--- both LPR generations, stays chained per domain (overlap or a gap of at most 4 hours), admissions
--- (>= 12 hours), persons and deaths. The pipeline's core model is the reference; this is a check.
+-- Simplified building blocks for the coherence tests of a synthetic world (pipeline.synth.readback):
+-- contacts of both LPR generations, stays chained per domain (overlap or a gap of at most 4 hours),
+-- admissions (>= 12 hours), persons and deaths. Not a calibration: the pipeline computes the figures.
 create or replace table cal_contacts as
 select 'L2:' || recnum as cid, pnr, null::varchar as course, c_spec in ('50', '52') as psych, true as physical,
        c_indm = '1' as acute, d_hendto as referral_date,
