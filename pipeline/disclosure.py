@@ -97,6 +97,16 @@ class Equations:
             self.totals.append(total)
             self.parts.append(list(parts))
 
+    def coo(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The signed incidence as (row, cell, coefficient) arrays, duplicates summed, zeros dropped."""
+        if not self.totals:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        lens = np.array([len(p) for p in self.parts])
+        rows = np.concatenate([np.arange(len(self.totals)), np.repeat(np.arange(len(self.totals)), lens)])
+        cells = np.concatenate([np.array(self.totals), np.fromiter((c for p in self.parts for c in p), np.int64, lens.sum())])
+        coef = np.concatenate([np.ones(len(self.totals)), -np.ones(int(lens.sum()))])
+        return _sum_duplicates(rows, cells, coef)
+
     def matrix(self, n_cells: int) -> np.ndarray:
         """Signed incidence: +1 for the total, -1 for each part (so every row sums to 0 on the truth)."""
         m = np.zeros((len(self.totals), n_cells), dtype=np.float64)
@@ -104,6 +114,15 @@ class Equations:
             m[i, ps] = -1.0
             m[i, t] += 1.0
         return m
+
+
+def _sum_duplicates(rows: np.ndarray, cells: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    key = rows.astype(np.int64) * (int(cells.max(initial=0)) + 1) + cells
+    uniq, inv = np.unique(key, return_inverse=True)
+    total = np.bincount(inv, weights=coef, minlength=uniq.size)
+    keep = np.abs(total) > 1e-12
+    width = int(cells.max(initial=0)) + 1
+    return (uniq // width)[keep], (uniq % width)[keep], total[keep]
 
 
 def geography_nesting(geography: pl.DataFrame | None) -> dict[tuple[str, str], dict[str, str]]:
@@ -212,21 +231,26 @@ def audit(matrix: np.ndarray, hidden: np.ndarray, tol: float = 1e-9) -> tuple[np
     `certificates` maps an exposed cell to weights over the totals that recover it, where the
     residual linear algebra found one (cells exposed by the elimination have none; the caller then
     picks from the cell's own totals)."""
+    rr, cc = np.nonzero(matrix)
+    return audit_sparse((rr, cc, matrix[rr, cc]), hidden, tol)
+
+
+def audit_sparse(coo: tuple[np.ndarray, np.ndarray, np.ndarray], hidden: np.ndarray,
+                 tol: float = 1e-9) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """`audit` on the equations as (row, cell, coefficient) arrays."""
     out = np.zeros(hidden.shape, dtype=bool)
     certificates: dict[int, np.ndarray] = {}
-    cols = np.flatnonzero(hidden)
-    if cols.size == 0 or matrix.shape[0] == 0:
+    er, ec, ev = coo
+    sel = hidden[ec]
+    if not sel.any():
         return out, certificates
-    sub_all = matrix[:, cols]
-    rowsel = np.flatnonzero((sub_all != 0).any(axis=1))
-    if rowsel.size == 0:
-        return out, certificates
-    a = sub_all[rowsel]
+    er, ec, ev = er[sel], ec[sel], ev[sel]
+    cols, cpos = np.unique(ec, return_inverse=True)
+    rowids, rpos = np.unique(er, return_inverse=True)
     k = cols.size
-    rr, cc = np.nonzero(a)
-    rows: list[dict[int, float] | None] = [{} for _ in range(a.shape[0])]
+    rows: list[dict[int, float] | None] = [{} for _ in range(rowids.size)]
     col_rows: list[set[int]] = [set() for _ in range(k)]
-    for r, c, v in zip(rr.tolist(), cc.tolist(), a[rr, cc].tolist(), strict=True):
+    for r, c, v in zip(rpos.tolist(), cpos.tolist(), ev.tolist(), strict=True):
         rows[r][c] = v  # type: ignore[index]
         col_rows[c].add(r)
     determined = np.zeros(k, dtype=bool)
@@ -279,7 +303,7 @@ def audit(matrix: np.ndarray, hidden: np.ndarray, tol: float = 1e-9) -> tuple[np
         for i, r in enumerate(live_rows):
             for c, v in rows[r].items():  # type: ignore[union-attr]
                 red[i, pos[c]] = v
-        for comp in _components(red):
+        for comp in _components(red):  # the residual is small: dense is fine
             crow = np.flatnonzero(np.abs(red[:, comp]).sum(axis=1) > 0)
             blk = red[np.ix_(crow, comp)]
             # the eigenvectors of BᵀB with non-zero eigenvalues span the row space of B; e_i lies in
@@ -335,21 +359,27 @@ def suppression_pattern(counts: np.ndarray, eq: Equations, threshold: int) -> tu
     size = np.where(np.isnan(counts).all(axis=1), np.inf, np.nanmax(np.where(np.isnan(counts), -np.inf, counts), axis=1))
     if not eq.totals or not hidden.any():
         return primary, hidden
-    matrix = eq.matrix(n)
-    incidence = (matrix != 0).astype(np.int32)
+    coo = eq.coo()
+    er, ec = coo[0], coo[1]
+    n_eq = len(eq.totals)
     cell_eqs: list[list[int]] = [[] for _ in range(n)]
-    for e, c in zip(*(x.tolist() for x in np.nonzero(incidence)), strict=True):
+    for e, c in zip(er.tolist(), ec.tolist(), strict=True):
         cell_eqs[c].append(e)
+
+    def hidden_per_eq() -> np.ndarray:
+        return np.bincount(er, weights=hidden[ec], minlength=n_eq)
+
     rounds = 0
     while True:
         # greedy pass: no total may have exactly one hidden cell
         while True:
-            lonely = np.flatnonzero(incidence @ hidden.astype(np.int32) == 1)
+            lonely = np.flatnonzero(hidden_per_eq() == 1)
             # smallest totals first: a cell hidden in a small total usually settles the larger ones too
-            lonely = sorted(lonely, key=lambda e: (len(eq.parts[e]), e))
+            lonely = sorted(lonely.tolist(), key=lambda e: (len(eq.parts[e]), e))
             added = False
             for e in lonely:
-                if int(incidence[e] @ hidden.astype(np.int32)) != 1:  # an earlier pick in this pass fixed it
+                members = (eq.totals[e], *eq.parts[e])
+                if sum(bool(hidden[m]) for m in members) != 1:  # an earlier pick in this pass fixed it
                     continue
                 pick = _pick_secondary(eq, [e], hidden, usable, size)
                 if pick is not None:
@@ -357,7 +387,7 @@ def suppression_pattern(counts: np.ndarray, eq: Equations, threshold: int) -> tu
                     added = True
             if not added:
                 break
-        mask, certificates = audit(matrix, hidden)
+        mask, certificates = audit_sparse(coo, hidden)
         exposed = np.flatnonzero(mask)
         if exposed.size == 0:
             return primary, hidden
@@ -389,7 +419,7 @@ def suppression_pattern(counts: np.ndarray, eq: Equations, threshold: int) -> tu
             # cell of the cell's own totals
             pick = None
             if int(c) in certificates:
-                weight = np.abs(certificates[int(c)] @ matrix)
+                weight = np.abs(certificates[int(c)] @ eq.matrix(n))
                 useful = np.flatnonzero((weight > 1e-6) & usable & ~hidden)
                 pick = int(min(useful, key=lambda i: (size[i], i))) if useful.size else None
             if pick is None:
