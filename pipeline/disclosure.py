@@ -82,6 +82,14 @@ LINKED_MEASURES: dict[str, tuple[tuple[str, ...], ...]] = {
     "p3_selvmord": (("rate_per_1000", "suicides", "attempts"),),
     # the comparison group contains the population: the difference is a count of persons too
     "n7_uddannelse": (("share", "share_comparison"),),
+    # the 16-24 share is the 16-24 age group of the share of everyone 16+ (CELL_ALIASES)
+    "p1_ung_mental_sundhed": (("share", "share_16plus"),),
+}
+# Cells of a linked measure that are the same persons as another cell of its group: indicator ->
+# measure -> {age group as exported: age group it is counted under}. P1's 16-24 share has every
+# respondent in its 16-24 group, so its 'all' cell is the 16+ share's 16-24 cell.
+CELL_ALIASES: dict[str, dict[str, dict[str, str]]] = {
+    "p1_ung_mental_sundhed": {"share": {"all": "16-24"}},
 }
 
 
@@ -484,8 +492,20 @@ def measure_groups(table: pl.DataFrame, counts: np.ndarray, declared: Sequence[S
 
 def _group_marks(table: pl.DataFrame, counts: np.ndarray, group: Sequence[str],
                  nesting: dict[tuple[str, str], dict[str, str]], threshold: int,
-                 derived: Sequence[dict[str, int]] = ()) -> pl.DataFrame:
+                 derived: Sequence[dict[str, int]] = (),
+                 aliases: dict[str, dict[str, str]] | None = None) -> pl.DataFrame:
     """`_row` -> reason for the rows of one group of linked measures of one table."""
+    if aliases:  # rows that are the same persons as another cell of the group share its unknown
+        alias_age = pl.col("age_group")
+        for measure, ages in aliases.items():
+            if measure in group:
+                alias_age = pl.when(pl.col("measure") == measure).then(
+                    pl.col("age_group").replace(ages)).otherwise(alias_age)
+        moved = table.with_columns(alias_age.alias("age_group"))
+        # only where the measure really is counted that way: both rows of an alias carry equal counts
+        per = moved.with_columns(pl.Series("_c", [tuple(r) for r in np.nan_to_num(counts, nan=-1.0).tolist()]))
+        if per.group_by("measure", *CELL_KEYS).agg(pl.col("_c").n_unique().alias("n")).get_column("n").max() == 1:
+            table = moved
     keys = table.select(pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("") for c in CELL_KEYS], separator="\x1f"))
     cells = table.select(CELL_KEYS).with_columns(keys.to_series().alias("_k")).unique("_k", maintain_order=True)
     cells = cells.sort(list(CELL_KEYS), nulls_last=True)
@@ -556,7 +576,8 @@ def suppress_small_cells(
         for group in groups:
             sel = table.get_column("measure").is_in(group).to_numpy() if len(groups) > 1 else np.ones(table.height, bool)
             marks.append(_group_marks(table.filter(pl.Series(sel)), counts[sel], group, nesting, threshold,
-                                      derived.get(str(table.get_column("indicator_id")[0]), ())))
+                                      derived.get(str(table.get_column("indicator_id")[0]), ()),
+                                      CELL_ALIASES.get(str(table.get_column("indicator_id")[0]))))
     mark = pl.concat(marks) if marks else pl.DataFrame(schema={"_row": pl.UInt32, "suppressed": pl.Utf8})
     out = df.join(mark, on="_row", how="left").sort("_row")
     hide = pl.col("suppressed").is_not_null()

@@ -414,3 +414,36 @@ def test_no_hidden_cell_is_recoverable_from_any_total_of_the_real_geography():
     assert leaked == []
     # and the attacker is not toothless: primary suppression alone leaks
     assert [i for i in _recoverable(small.copy(), totals) if 0 < true[i] < 5] != []
+
+
+def test_the_16_24_share_is_the_16_24_group_of_the_16plus_share():
+    # P1: 'share' counts 16-24-year-olds only, so its 'all' cell is share_16plus's 16-24 cell. Apart,
+    # share_16plus hides region 82's 16-24 cell (so that 82's 25+ cell, 2 persons, cannot be taken
+    # from 82's total) while 'share' shows region 82: the same number, and 2 would follow.
+    rows = []
+    young = {"DK": (21, 85), "81": (3, 20), "82": (12, 40), "83": (6, 25)}
+    old = {"DK": (72, 700), "81": (30, 200), "82": (2, 100), "83": (40, 400)}
+    for key in young:
+        lvl = "national" if key == "DK" else "region"
+        (yn, yd), (on, od) = young[key], old[key]
+        for m, age, n, d in [("share_16plus", "16-24", yn, yd), ("share_16plus", "25+", on, od),
+                             ("share_16plus", "all", yn + on, yd + od), ("share", "16-24", yn, yd),
+                             ("share", "25+", 0, 0), ("share", "all", yn, yd)]:
+            rows.append((m, "percent", lvl, key, "all", age, n, d, 100 * n / d if d else None))
+    t = multi(rows, "p1_ung_mental_sundhed")
+
+    def pair(out: pl.DataFrame) -> tuple[set, set]:
+        a = set(out.filter((pl.col("measure") == "share") & (pl.col("age_group") == "all")
+                           & pl.col("suppressed").is_not_null()).get_column("breakdown_key").to_list())
+        b = set(out.filter((pl.col("measure") == "share_16plus") & (pl.col("age_group") == "16-24")
+                           & pl.col("suppressed").is_not_null()).get_column("breakdown_key").to_list())
+        return a, b
+
+    a, b = pair(suppress_small_cells(t, linked={}))
+    assert a != b  # the leak
+    out = suppress_small_cells(t)
+    a, b = pair(out)
+    assert a == b and "81" in a
+    # the zero 25+ cells of 'share' stay zeros
+    assert out.filter((pl.col("measure") == "share") & (pl.col("age_group") == "25+")).get_column(
+        "suppressed").null_count() == 4
