@@ -215,7 +215,7 @@ STAY_CONTACTS_SHAPE = [("stay_id", "BIGINT"), ("contact_id", "VARCHAR"), ("sourc
 
 
 def _build_stays(con: duckdb.DuckDBPyConnection, years: list[int] | None) -> str:
-    """Rebuild the stays of the persons `years` touch (see stays_persons.sql), or all stays."""
+    """Rebuild the part of the stays `years` can change (see stays_persons.sql), or all stays."""
     partial = (
         years is not None
         and table_exists(con, "core", "stays")
@@ -233,7 +233,7 @@ def _build_stays(con: duckdb.DuckDBPyConnection, years: list[int] | None) -> str
     run_sql_file(con, SQL_DIR / "stays.sql")
     run_sql_file(con, SQL_DIR / ("stays_replace.sql" if partial else "stays_full.sql"))
     run_sql(con, "drop view stay_source; drop table stays_new; drop table stay_contacts_new;"
-                 + (" drop table stay_persons;" if partial else ""))
+                 + (" drop table stay_cut; drop table stays_redo; drop table stay_from;" if partial else ""))
     return ",".join(str(y) for y in years) if partial and years is not None else "all"
 
 

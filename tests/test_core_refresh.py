@@ -120,12 +120,15 @@ def _contacts_world(changed: bool) -> dict[str, list[dict[str, Any]]]:
         # no 2021 contact, but a 2020 stay ending in 2021 without kom: its last_kom is bef 2021's
         lpr3("q1", "p4_bef_2021", "2020-12-30", "08:00", "2021-01-02", "08:00", kom=None, year=2020),
         lpr3("w0", "late_row_vanishes", "2020-03-01", "08:00", "2020-03-02", "08:00"),
+        lpr3("c0", "chains_into_2020_stay", "2020-12-31", "10:00", "2020-12-31", "22:00", year=2020),
     ]
     if changed:
         kontakter += [
             # a contact moved to another person within the refreshed year
             lpr3("m1", "gains_2021", "2021-07-01", "08:00", "2021-07-02", "08:00"),
             lpr3("n1", "new_in_2021", "2021-08-01", "08:00", None, None),
+            # a new 2021 contact 3 h after a 2020 stay's end: it chains into that stay
+            lpr3("c1", "chains_into_2020_stay", "2021-01-01", "01:00", "2021-01-01", "05:00"),
         ]
     else:
         kontakter += [
@@ -184,6 +187,8 @@ def test_refreshing_a_changed_year_gives_the_full_rebuild(tmp_path: Path):
     assert len(loses) == 2
     assert [r[7] for r in got["stays"][1] if r[1] == "p4_bef_2021"] == [751]
     assert len([r for r in got["stays"][1] if r[1] == "late_row_vanishes"]) == 1
+    assert [(r[3], r[4], r[9]) for r in got["stays"][1] if r[1] == "chains_into_2020_stay"] == [
+        (datetime(2020, 12, 31, 10), datetime(2021, 1, 1, 5), 2)]
 
 
 def test_refreshing_years_without_changes_changes_nothing(tmp_path: Path):
@@ -207,9 +212,10 @@ def test_refreshing_the_year_a_stay_crosses_into(tmp_path: Path):
     _assert_equal(expected, got)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_random_contacts_refreshed_year_equals_full_rebuild(tmp_path: Path, seed: int):
-    """Random contacts of 40 persons over 2019-2022; the 2021 delivery is redrawn for some of them."""
+@pytest.mark.parametrize(("seed", "changed"), [(1, [2021]), (2, [2021]), (3, [2020]), (4, [2019, 2021]), (5, [2022])])
+def test_random_contacts_refreshed_year_equals_full_rebuild(tmp_path: Path, seed: int, changed: list[int]):
+    """Random contacts of 40 persons over 2019-2022, both domains interleaved, some open, some without
+    kom; the deliveries of the `changed` years are redrawn (and bef of 2021 changes)."""
     rng = random.Random(seed)
 
     def contacts(year: int, redraw: bool) -> list[dict[str, Any]]:
@@ -231,9 +237,11 @@ def test_random_contacts_refreshed_year_equals_full_rebuild(tmp_path: Path, seed
     bef = [{"pnr": f"r{i}", "koen": 1, "foed_dag": date(1980, 1, 1), "kom": 100 + rng.randrange(5), "_year": y}
            for y in (2019, 2020, 2021, 2022) for i in range(40)]
     before = {"lpr_f_kontakter": [c for y in (2019, 2020, 2021, 2022) for c in contacts(y, False)], "bef": bef}
-    after = {"lpr_f_kontakter": [c for y in (2019, 2020, 2021, 2022) for c in contacts(y, y == 2021)],
+    after = {"lpr_f_kontakter": [c for y in (2019, 2020, 2021, 2022) for c in contacts(y, y in changed)],
              "bef": [{**b, "kom": 200} if b["_year"] == 2021 and b["pnr"] < "r2" else b for b in bef]}
-    expected, got, results = _run(tmp_path, before, after, [2021])
-    assert results["stays"]["years_written"] == "2021"
+    if 2021 not in changed:  # bef changes in 2021 only when 2021 is refreshed
+        after["bef"] = bef
+    expected, got, results = _run(tmp_path, before, after, changed)
+    assert results["stays"]["years_written"] == ",".join(map(str, changed))
     assert len(got["stays"][1]) > 100
     _assert_equal(expected, got)

@@ -1,8 +1,7 @@
--- A partial refresh: the stays of the persons in stay_persons are replaced by the rebuilt ones.
-delete from core.stay_contacts
-where stay_id in (select stay_id from core.stays where pnr in (select pnr from stay_persons));
+-- A partial refresh: the replaced stays (stays_redo, see stays_persons.sql) give way to the rebuilt ones.
+delete from core.stay_contacts where stay_id in (select stay_id from stays_redo);
 
-delete from core.stays where pnr in (select pnr from stay_persons);
+delete from core.stays where stay_id in (select stay_id from stays_redo);
 
 insert into core.stays select * from stays_new;
 
