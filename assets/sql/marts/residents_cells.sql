@@ -8,18 +8,28 @@ with bounds as (
     select unnest($ag_labels) as label, unnest($ag_lo) as lo, unnest($ag_hi) as hi
 ),
 r as (
+    -- integer keys only on the ~person x year rows; labels and ages come after the grouping
     select
         r.year,
         r.kom,
-        case p.koen when 1 then 'male' when 2 then 'female' else 'unknown' end as sex,
-        -- completed years on 1 January: one less than the year difference unless born on 1 January
-        r.year - year(p.foed_dag) - 1
-            + case when month(p.foed_dag) = 1 and day(p.foed_dag) = 1 then 1 else 0 end as age,
+        p.koen,
+        year(p.foed_dag) as birth_year,
+        month(p.foed_dag) = 1 and day(p.foed_dag) = 1 as born_1_january,
         count(*) as n
     from core.residence as r
     left join core.persons as p on p.pnr = r.pnr
     where r.year in (select unnest($years))
     group by all
+),
+aged as (
+    select
+        year,
+        kom,
+        case koen when 1 then 'male' when 2 then 'female' else 'unknown' end as sex,
+        -- completed years on 1 January: one less than the year difference unless born on 1 January
+        year - birth_year - 1 + case when born_1_january then 1 else 0 end as age,
+        n
+    from r
 ),
 u as (
     select
@@ -31,7 +41,7 @@ u as (
         coalesce(cast(g.sundhedsraad_code as varchar), 'unknown') as k_sundhedsraad,
         coalesce(cast(r.kom as varchar), 'unknown') as k_kom,
         r.n
-    from r
+    from aged as r
     left join ref.geography as g on g.kom = r.kom
     left join bounds as b on r.age >= b.lo and (b.hi is null or r.age <= b.hi)
 ),
