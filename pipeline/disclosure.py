@@ -15,15 +15,22 @@ Rules (INDICATORS.md, "How values are published"):
   regions to 2027 regions; health councils to regions where they nest, all derived from
   `ref.geography`), sex splits sum to `all`, age groups sum to `all`.
 
-A table is one (indicator_id, measure, year); its cells are (breakdown_level, breakdown_key, sex,
-age_group). A hidden row hides every column that can reveal a count: value, CI bounds, standardised
+A table is one (indicator_id, year) with all its measures; a measure's cells are (breakdown_level,
+breakdown_key, sex, age_group). Measures of one indicator that share counts or add up (a share and
+the count that is its numerator, a total and its parts, a population and its comparison group;
+found as equal count columns or listed in LINKED_MEASURES) are suppressed as one group: each cell
+is one unknown carrying the counts of every measure in the group (plus DERIVED_COUNTS, differences
+that are counts too), so a hidden cell is hidden in all of them and no shown measure restates a
+hidden one. A hidden row hides every column that can reveal a count: value, CI bounds, standardised
 value, numerator and denominator. The pattern of a table depends only on that table, so two exports
 that contain the same table hide the same cells.
 
 Soundness. A greedy pass hides a second cell in every total that has exactly one hidden cell; then
 an exact audit treats every total as a linear equation, the visible cells as known, and checks
 (null space of the equations restricted to the hidden cells) that no hidden cell is determined by
-any combination of totals; if one is, another cell is hidden and the audit repeats. Totals that do
+any combination of totals; if one is, another cell is hidden and the audit repeats. The audit
+first eliminates totals with one or two hidden cells (exact and cheap), so the linear algebra only
+sees what is left. Totals that do
 not add up (regional person counts, where a person counted in two reporting regions makes regions
 sum to more than national) are treated as if they held exactly: the attacker then knows at most what
 the equations say, so protecting against the equations also protects against the weaker inequality.
