@@ -130,8 +130,13 @@ def _sql_parts(spec: IndicatorSpec, measure: MeasureSpec | None, has_reporting: 
     levels = _levels(spec, has_reporting)
     parts = {"unit_table": f"{_quote(schema)}.{_quote(table)}"}
     # The key column of each level, or NULL for a level not asked for (nothing to group by).
+    # The unit's cell: its split values and its key at every level ('unknown' where it has none); a
+    # level not asked for is NULL, so a national-only run groups by no geography at all.
+    keys = ["coalesce(sex, 'unknown') as sex", "coalesce(age_group, 'unknown') as age_group"]
     for level, column in UNIT_KEY_COLUMNS.items():
-        parts[column] = column if level in levels else "cast(null as integer)"
+        source = column if level in levels else "cast(null as integer)"
+        keys.append(f"coalesce(cast({source} as varchar), 'unknown') as k_{level}")
+    parts["cell_keys"] = ",\n        ".join(keys)
     if measure is None:
         parts["filters"] = "list_value(" + ", ".join(f"coalesce(({m.filter or 'true'}), false)" for m in spec.measures) + ")"
     else:

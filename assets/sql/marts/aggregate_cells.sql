@@ -1,8 +1,8 @@
 -- Aggregates of every measure of one indicator per year and breakdown cell (level x key x sex x age
 -- group), in one pass over the unit table. Run by pipeline.aggregate. Markers: {{unit_table}}
--- (validated table name), {{region_code}}, {{region2027_code}}, {{sundhedsraad_code}}, {{kom}},
--- {{reporting_region}} (the key column of each level, or NULL for a level not asked for, so a
--- national-only run groups by no geography at all), {{filters}} (a list of the
+-- (validated table name), cell_keys (the unit's sex, age group and key k_<level> at every level,
+-- 'unknown' where it has none, NULL for a level not asked for, so a national-only run groups by no
+-- geography at all; written by aggregate._sql_parts), {{filters}} (a list of the
 -- catalogue's measure predicates, one boolean per measure, in catalogue order). Values are bound:
 -- $years, $levels, $n_measures, $flag_tokens.
 -- Two steps: (1) every unit row is counted once per measure into its finest cell (year, sex, age
@@ -24,13 +24,7 @@ with u as (
             list_transform(string_split(flags, ','), lambda t: cast(1 as bigint) << (list_position($flag_tokens, t) - 1)),
             lambda a, b: a | b
         ), 0) as flag_bits,
-        coalesce(sex, 'unknown') as sex,
-        coalesce(age_group, 'unknown') as age_group,
-        coalesce(cast({{region_code}} as varchar), 'unknown') as k_region,
-        coalesce(cast({{region2027_code}} as varchar), 'unknown') as k_region2027,
-        coalesce(cast({{sundhedsraad_code}} as varchar), 'unknown') as k_sundhedsraad,
-        coalesce(cast({{kom}} as varchar), 'unknown') as k_kom,
-        coalesce(cast({{reporting_region}} as varchar), 'unknown') as k_reporting_region
+        {{cell_keys}}
     from {{unit_table}}
     where year in (select unnest($years))
 ),

@@ -8,13 +8,7 @@ with d as (
     select distinct
         year,
         pnr,
-        coalesce(sex, 'unknown') as sex,
-        coalesce(age_group, 'unknown') as age_group,
-        coalesce(cast({{region_code}} as varchar), 'unknown') as k_region,
-        coalesce(cast({{region2027_code}} as varchar), 'unknown') as k_region2027,
-        coalesce(cast({{sundhedsraad_code}} as varchar), 'unknown') as k_sundhedsraad,
-        coalesce(cast({{kom}} as varchar), 'unknown') as k_kom,
-        coalesce(cast({{reporting_region}} as varchar), 'unknown') as k_reporting_region
+        {{cell_keys}}
     from {{unit_table}}
     where year in (select unnest($years))
       and pnr is not null

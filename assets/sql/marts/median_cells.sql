@@ -8,13 +8,7 @@ with vc as (
     select
         year,
         cast(value as double) as v,
-        coalesce(sex, 'unknown') as sex,
-        coalesce(age_group, 'unknown') as age_group,
-        coalesce(cast({{region_code}} as varchar), 'unknown') as k_region,
-        coalesce(cast({{region2027_code}} as varchar), 'unknown') as k_region2027,
-        coalesce(cast({{sundhedsraad_code}} as varchar), 'unknown') as k_sundhedsraad,
-        coalesce(cast({{kom}} as varchar), 'unknown') as k_kom,
-        coalesce(cast({{reporting_region}} as varchar), 'unknown') as k_reporting_region,
+        {{cell_keys}},
         count(*) as c
     from {{unit_table}}
     where year in (select unnest($years))

@@ -1,9 +1,8 @@
 -- Stratum counts for direct standardisation of one std_share measure (pipeline.aggregate).
 -- Per year, breakdown cell and stratum: denominator and numerator units, joined to the standard
 -- population: the denominator units of $standard_year at national level, per split value of the cell
--- (sex and age group, 'all' = not split). Markers {{unit_table}}, the level key columns (as in
--- aggregate_cells.sql),
--- {{measure_filter}}, {{stratum}} are replaced by validated names / catalogue text; values are bound.
+-- (sex and age group, 'all' = not split). Markers {{unit_table}}, the cell keys (as in
+-- aggregate_cells.sql), {{measure_filter}}, {{stratum}} are replaced by validated names / catalogue text; values are bound.
 -- The units are first counted per finest cell and stratum (a few thousand rows), then rolled up per
 -- level and grouping set: exact counts without repeating every unit row once per level.
 with u as (
@@ -11,13 +10,7 @@ with u as (
         year,
         coalesce(in_numerator, false) as in_num,
         coalesce(cast({{stratum}} as varchar), 'unknown') as stratum,
-        coalesce(sex, 'unknown') as sex,
-        coalesce(age_group, 'unknown') as age_group,
-        coalesce(cast({{region_code}} as varchar), 'unknown') as k_region,
-        coalesce(cast({{region2027_code}} as varchar), 'unknown') as k_region2027,
-        coalesce(cast({{sundhedsraad_code}} as varchar), 'unknown') as k_sundhedsraad,
-        coalesce(cast({{kom}} as varchar), 'unknown') as k_kom,
-        coalesce(cast({{reporting_region}} as varchar), 'unknown') as k_reporting_region
+        {{cell_keys}}
     from {{unit_table}}
     where (year in (select unnest($years)) or year = $standard_year)
       and coalesce(in_denominator, false)
