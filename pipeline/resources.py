@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from pipeline.config import Settings, parse_years
+
+
+class WarehouseResource(DuckDBResource):
+    """The warehouse connection (`duckdb` in every asset): DuckDBResource, closed also when a step fails.
+
+    dagster-duckdb 0.29 closes its connection only when the step body returns; after a failed step the
+    file stayed open (and locked against other processes) until garbage collection, in a long-lived
+    process such as the UI's code server. Here the connection is closed in any case.
+    """
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        upstream = DuckDBResource.get_connection(self)  # connect, with its retries while the file is locked
+        conn = upstream.__enter__()
+        try:
+            yield conn
+        finally:
+            conn.close()
+            upstream.__exit__(None, None, None)  # finishes upstream's generator (its close is a no-op now)
 
 
 class SettingsResource(dg.ConfigurableResource):
@@ -56,6 +78,6 @@ class SettingsResource(dg.ConfigurableResource):
 def build_resources(s: Settings) -> dict[str, object]:
     s.warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {
-        "duckdb": DuckDBResource(database=str(s.warehouse)),
+        "duckdb": WarehouseResource(database=str(s.warehouse)),
         "settings": SettingsResource.from_settings(s),
     }
