@@ -196,8 +196,11 @@ def test_ui_lists_assets_and_automations_and_materialises_one_year(ui: dict) -> 
             page.get_by_text("raw_files_sensor", exact=True).wait_for()
             page.get_by_text("nightly_refresh", exact=True).wait_for()
             switches = page.locator("label[class*='formatSwitch'] input[type=checkbox]")
-            switches.nth(1).wait_for(state="attached")  # the on/off switches render after the names
-            assert switches.count() == 2
+            # the on/off switches render after the names, and the list may re-render while the
+            # instigator states load (seen under load): wait until exactly the two are there
+            page.wait_for_function(
+                "() => document.querySelectorAll(\"label[class*='formatSwitch'] input[type=checkbox]\").length == 2"
+            )
             for i in range(2):
                 if switches.nth(i).is_checked():
                     switches.nth(i).locator("xpath=..").click()
