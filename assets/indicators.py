@@ -180,14 +180,10 @@ def _indicator_asset(spec: IndicatorSpec, deps: list[dg.AssetKey]) -> dg.AssetsD
     )
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> None:
         years = partition_years(context)
-        with duckdb.get_connection() as con:
-            try:
-                counts = write_units(con, spec, years)
-                # the national headline series of every year computed so far (aggregates only)
-                figure = figure_metadata(con, spec)
-            finally:
-                # DuckDBResource closes only on success; a failed run must not keep the file open
-                con.close()
+        with duckdb.get_connection() as con:  # closed also on failure (pipeline.resources.WarehouseResource)
+            counts = write_units(con, spec, years)
+            # the national headline series of every year computed so far (aggregates only)
+            figure = figure_metadata(con, spec)
         context.log.info(
             f"{spec.unit_table} years {years}: {counts['units']} units, {counts['denominator']} in "
             f"denominator, {counts['numerator']} in numerator"

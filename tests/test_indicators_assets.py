@@ -4,12 +4,12 @@ run in one go, counts-only metadata, and a failed run leaving the previous rows 
 import dagster as dg
 import duckdb
 import pytest
-from dagster_duckdb import DuckDBResource
 from test_indicators_support import d, insert, make_world, person, stay
 
 from assets import indicators
 from pipeline.catalogue import load_catalogue
 from pipeline.partitions import SINGLE_RUN, YEARS
+from pipeline.resources import WarehouseResource
 
 
 def test_one_asset_per_catalogue_entry():
@@ -51,7 +51,7 @@ def _materialize(path, start: str, end: str) -> dg.ExecuteInProcessResult:
     p4 = next(a for a in indicators.indicator_assets if a.key.to_user_string() == "p4_genindlaeggelse")
     return dg.materialize(
         [p4],
-        resources={"duckdb": DuckDBResource(database=str(path))},
+        resources={"duckdb": WarehouseResource(database=str(path))},
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
         raise_on_error=False,
     )

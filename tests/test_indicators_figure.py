@@ -10,13 +10,13 @@ import duckdb
 import matplotlib.image
 import polars as pl
 import pytest
-from dagster_duckdb import DuckDBResource
 from test_indicators_support import d, insert, make_world, person, stay
 
 from assets import indicators
 from pipeline.aggregate import aggregate_indicator
 from pipeline.catalogue import load_catalogue
 from pipeline.indicator_figures import PNG_SIGNATURE, national_series, series_breaks
+from pipeline.resources import WarehouseResource
 
 # Person ids and birth dates that must never reach the metadata.
 PERSONS = {"figsecret_anna": "1981-04-17", "figsecret_bo": "1979-08-23", "figsecret_carl": "2009-02-11"}
@@ -49,7 +49,7 @@ def _p4():
 def _materialize(path, start: str, end: str) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [_p4()],
-        resources={"duckdb": DuckDBResource(database=str(path))},
+        resources={"duckdb": WarehouseResource(database=str(path))},
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
     )
 
