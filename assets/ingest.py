@@ -8,14 +8,16 @@ register is yearly) and their checks:
 - `row_conservation` (blocking): raw = staging + quarantine for every year.
 - `unknown_codes` (warning): values of growing reference lists (coercion types, markers, DREAM codes)
   that `ref.codes` does not know; they are kept, only counted.
-A delivery is judged in one pass inside DuckDB: the file is read into a temp table of text
-(`pipeline.readers.read_into`), the register's rules compiled from the contract
-(`schemas.registers.compile_rules`) give the `_reasons` of the broken rows, and the rows are written
-with insert-from-select in one transaction. Before the commit the register's Pandera model checks the
-typed rows just staged (`check_staged`): rows the rules accepted that break the model mean the two
-disagree, a bug, so the delivery is rolled back and the asset fails (`RulesDisagree`).
-A refused delivery writes only its quarantine rows (flagged `_refused`) and its load-log row: the last
-good raw/staging rows of that year stay. Schema drift or an unreadable file stops the register (the
+A delivery is judged in one pass inside DuckDB: the file's rows go as read (text) straight into
+`raw.<register>` in place of that year's (`pipeline.readers.open_source`; no temp copy), the register's
+rules compiled from the contract (`schemas.registers.compile_rules`) give the `_reasons` of the broken
+rows, and the rows are written with insert-from-select, all in one transaction. Before the commit the
+register's Pandera model checks the typed rows just staged (`check_staged`): rows the rules accepted
+that break the model mean the two disagree, a bug, so the delivery is rolled back and the asset fails
+(`RulesDisagree`).
+A refused delivery is rolled back and read again for its quarantine rows (flagged `_refused`) and its
+load-log row: the last good raw/staging rows of that year stay (refusals are rare; the common case reads
+the file once). Schema drift or an unreadable file stops the register (the
 asset fails naming file, column, expected and found type). The rules live in the contract
 (`schemas/registers.yaml`) and `schemas/registers.py`, not here.
 """
@@ -35,7 +37,7 @@ from dagster_duckdb import DuckDBResource
 from pipeline.contract import LINEAGE_COLUMNS, REGISTER_NAMES, RegisterSpec, load_contract, quote_identifier
 from pipeline.db import run_sql, run_sql_file, table_exists
 from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
-from pipeline.readers import SOURCE_ROW, ReadError, ReadInfo, read_into
+from pipeline.readers import SOURCE_ROW, ReadError, Source, open_source, run_source
 from pipeline.resources import SettingsResource
 from schemas.registers import (
     REASONS,
@@ -50,7 +52,8 @@ from schemas.registers import (
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "ingest"
 GROUP = "ingest"
 REFUSED = "_refused"
-READ_ROWS = "_ingest_rows"  # temp table: the delivery as read (text), `pipeline.readers.read_into`
+RAW_ROWS = "_ingest_raw"  # temp view: the delivery's rows in raw.<register> (text), inserted by `_insert_raw`
+READ_ROWS = "_ingest_rows"  # temp table: a refused delivery as read again (text), for its quarantine rows
 BAD_ROWS = "_ingest_bad"  # temp table: `_source_row`, `_reasons` of its broken rows
 # contract type -> kinds a typed file (Parquet, SAS) may deliver for it; text always fits
 COMPATIBLE_KINDS = {
@@ -163,7 +166,7 @@ def previous_kinds(con: duckdb.DuckDBPyConnection, register: str) -> dict[str, t
     return latest
 
 
-def schema_problems(reg: RegisterSpec, result: ReadInfo, file: str, previous: dict[str, tuple[str, str]]) -> list[str]:
+def schema_problems(reg: RegisterSpec, result: Source, file: str, previous: dict[str, tuple[str, str]]) -> list[str]:
     """Missing contract columns and columns whose type does not fit the contract or changed since the last delivery."""
     problems = []
     present = set(result.columns)
@@ -211,42 +214,75 @@ def _delete_year(con: duckdb.DuckDBPyConnection, table: str, year: int | None, e
         run_sql(con, f"delete from {table} where _year = $year {extra}", {"year": year})
 
 
-def _insert_quarantine(con, reg: RegisterSpec, data: list[str], lineage: dict[str, Any], refused: bool) -> None:
+def _insert_quarantine(con, reg: RegisterSpec, rows: str, data: list[str], lineage: dict[str, Any],
+                       refused: bool) -> None:
     run_sql(
         con,
         f"insert into {_table('quarantine', reg.name)} by name select {_lineage(data)}, {REASONS}, "
-        f"{'true' if refused else 'false'} as {REFUSED} from {READ_ROWS} join {BAD_ROWS} using ({SOURCE_ROW}) "
+        f"{'true' if refused else 'false'} as {REFUSED} from {rows} join {BAD_ROWS} using ({SOURCE_ROW}) "
         f"order by {SOURCE_ROW}",
         lineage,
     )
 
 
-def _write_accepted(con, reg: RegisterSpec, year: int | None, data: list[str], weeks: list[str],
+def _year_filter(year: int | None) -> str:
+    return "_year is null" if year is None else f"_year = {int(year)}"
+
+
+def _insert_raw(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | None, src: Source, weeks: list[str],
+                lineage: dict[str, Any]) -> int:
+    """Begin the delivery's transaction and put its rows, as read, into `raw` in place of the year's; count them.
+
+    The rows go from the file straight into `raw.<register>` (no temp copy): the judging then reads them
+    there. A wide file (dream) brings its week columns, so its three tables are rebuilt with them first.
+    A CSV that is not UTF-8 after all is read again as Latin-1 (the failed try is rolled back).
+    """
+    data = reg.column_names + weeks
+
+    def begin() -> None:
+        con.begin()
+        if reg.week_columns:
+            for schema, cols in table_columns(reg, weeks).items():
+                run_sql(con, f"create or replace table {_table(schema, reg.name)} ({_column_defs(cols, {})})")
+        _delete_year(con, _table("raw", reg.name), year)
+
+    def retry() -> None:
+        con.rollback()
+        begin()
+
+    begin()
+    try:
+        rows = run_source(con, src, lambda rows: f"insert into {_table('raw', reg.name)} by name select "
+                          f"{_lineage(data)} from {rows}", lineage, before_retry=retry)
+    except Exception:
+        con.rollback()
+        raise
+    return int(rows[0][0])
+
+
+def _write_accepted(con, reg: RegisterSpec, year: int | None, rows: str, data: list[str], weeks: list[str],
                     lineage: dict[str, Any]) -> None:
-    if reg.week_columns:
-        # one wide file: the tables take the delivery's week columns, so they are rebuilt whole
-        for schema, cols in table_columns(reg, weeks).items():
-            run_sql(con, f"create or replace table {_table(schema, reg.name)} ({_column_defs(cols, {})})")
-    for schema in ("raw", "staging", "quarantine"):
+    """Stage the accepted rows of `rows` (the delivery's raw rows) and quarantine the broken ones."""
+    for schema in ("staging", "quarantine"):
         _delete_year(con, _table(schema, reg.name), year)
-    run_sql(con, f"insert into {_table('raw', reg.name)} by name select {_lineage(data)} from {READ_ROWS}", lineage)
     typed = staging_select(reg, weeks)
     run_sql(
         con,
         f"insert into {_table('staging', reg.name)} by name select {typed}, cast($year as integer) as _year, "
-        f"$file as _source_file, {SOURCE_ROW}, cast($loaded_at as timestamp) as _loaded_at from {READ_ROWS} "
+        f"$file as _source_file, {SOURCE_ROW}, cast($loaded_at as timestamp) as _loaded_at from {rows} "
         f"where {SOURCE_ROW} not in (select {SOURCE_ROW} from {BAD_ROWS})",
         lineage,
     )
-    _insert_quarantine(con, reg, data, lineage, refused=False)
+    _insert_quarantine(con, reg, rows, data, lineage, refused=False)
 
 
 def _write_refused(con, reg: RegisterSpec, year: int | None, data: list[str], weeks: list[str],
                    lineage: dict[str, Any]) -> None:
+    """Quarantine every broken row of a refused delivery (read again into READ_ROWS), flagged `_refused`."""
     if weeks:
         _add_missing_columns(con, "quarantine", reg, weeks)
     _delete_year(con, _table("quarantine", reg.name), year, f"and {REFUSED}")
-    _insert_quarantine(con, reg, data, lineage, refused=True)
+    _insert_quarantine(con, reg, READ_ROWS, data, lineage, refused=True)
 
 
 def check_staged(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | None, file: str, data: list[str],
@@ -269,7 +305,7 @@ def check_staged(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | 
 
 
 def _log(con, reg: RegisterSpec, d: Delivery, *, loaded_at: datetime, digest: str | None, run_id: str | None,
-         result: ReadInfo | None) -> None:
+         result: Source | None) -> None:
     run_sql_file(
         con,
         SQL_DIR / "insert_load_log.sql",
@@ -314,56 +350,74 @@ def load_delivery(
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     digest = file_hash(path)
     delivery = Delivery(reg.name, year, path.name, status="loaded")
+    log = {"loaded_at": loaded_at, "digest": digest, "run_id": run_id}
     try:
-        result = read_into(con, path, READ_ROWS)
+        with open_source(con, path) as src:
+            return _judge(con, reg, path, year, src, delivery, log, known_koms=known_koms)
     except ReadError as exc:
         delivery.status, delivery.message = "unreadable", str(exc)
-        _log(con, reg, delivery, loaded_at=loaded_at, digest=digest, run_id=run_id, result=None)
+        delivery.rows_read = delivery.rows_staged = delivery.rows_quarantined = 0
+        delivery.rule_counts = {}
+        _log(con, reg, delivery, result=None, **log)
         return delivery
-    try:
-        return _judge(con, reg, path, year, result, delivery, loaded_at=loaded_at, digest=digest, run_id=run_id,
-                      known_koms=known_koms)
     finally:
-        run_sql(con, f"drop table if exists {READ_ROWS}; drop table if exists {BAD_ROWS}")
+        run_sql(con, f"drop view if exists {RAW_ROWS}; drop table if exists {READ_ROWS}; "
+                f"drop table if exists {BAD_ROWS}")
 
 
-def _judge(con, reg: RegisterSpec, path: Path, year: int | None, result: ReadInfo, delivery: Delivery, *,
-           loaded_at: datetime, digest: str, run_id: str | None, known_koms: frozenset[int] | None) -> Delivery:
-    delivery.rows_read = result.rows
-    problems = schema_problems(reg, result, path.name, previous_kinds(con, reg.name))
+def _judge(con, reg: RegisterSpec, path: Path, year: int | None, src: Source, delivery: Delivery,
+           log: dict[str, Any], *, known_koms: frozenset[int] | None) -> Delivery:
+    problems = schema_problems(reg, src, path.name, previous_kinds(con, reg.name))
     if problems:
+        delivery.rows_read = int(run_source(con, src, lambda rows: f"select count(*) from {rows}")[0][0])
         delivery.status, delivery.message = "schema_drift", "; ".join(problems)
-        _log(con, reg, delivery, loaded_at=loaded_at, digest=digest, run_id=run_id, result=result)
+        _log(con, reg, delivery, result=src, **log)
         return delivery
 
-    weeks = sorted(c for c in result.columns if reg.is_week_column(c))
+    weeks = sorted(c for c in src.columns if reg.is_week_column(c))
     data = reg.column_names + weeks
+    lineage = {"year": year, "file": path.name, "loaded_at": log["loaded_at"]}
     install_parse_macros(con)
-    rules = compile_rules(reg, READ_ROWS, weeks, known_koms)
-    run_sql(con, f"create or replace temp table {BAD_ROWS} as {rules.sql}", rules.params)
-    delivery.rule_counts = rule_counts(con)
-    delivery.rows_quarantined = run_sql(con, f"select count(*) from {BAD_ROWS}")[0][0]
-    refused = reg.thresholds.exceeded(delivery.rows_quarantined, delivery.rows_read)
-    if refused:
-        delivery.status = "refused"
-        delivery.message = refusal_message(reg, delivery)
-    else:
-        delivery.rows_staged = delivery.rows_read - delivery.rows_quarantined
-    lineage = {"year": year, "file": path.name, "loaded_at": loaded_at}
-
+    delivery.rows_read = _insert_raw(con, reg, year, src, weeks, lineage)  # the transaction is open from here
+    try:
+        run_sql(con, f"create or replace temp view {RAW_ROWS} as select * from {_table('raw', reg.name)} "
+                f"where {_year_filter(year)}")
+        _judge_rows(con, reg, RAW_ROWS, weeks, delivery, known_koms)
+        if delivery.status != "refused":
+            _write_accepted(con, reg, year, RAW_ROWS, data, weeks, lineage)
+            check_staged(con, reg, year, path.name, data, known_koms)
+            _log(con, reg, delivery, result=src, **log)
+            con.commit()
+            return delivery
+        con.rollback()  # refused: the last good rows of this year stay
+    except Exception:
+        con.rollback()
+        raise
+    # refused: its rows go to quarantine only (flagged), read again; refusals are rare
+    run_source(con, src, lambda rows: f"create or replace temp table {READ_ROWS} as select * from {rows}")
+    _judge_rows(con, reg, READ_ROWS, weeks, delivery, known_koms)
     con.begin()
     try:
-        if refused:
-            _write_refused(con, reg, year, data, weeks, lineage)
-        else:
-            _write_accepted(con, reg, year, data, weeks, lineage)
-            check_staged(con, reg, year, path.name, data, known_koms)
-        _log(con, reg, delivery, loaded_at=loaded_at, digest=digest, run_id=run_id, result=result)
+        _write_refused(con, reg, year, data, weeks, lineage)
+        _log(con, reg, delivery, result=src, **log)
         con.commit()
     except Exception:
         con.rollback()
         raise
     return delivery
+
+
+def _judge_rows(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, rows: str, weeks: list[str], delivery: Delivery,
+                known_koms: frozenset[int] | None) -> None:
+    """Run the rules over the delivery's rows (relation `rows`): BAD_ROWS, counts, refused or not."""
+    rules = compile_rules(reg, rows, weeks, known_koms)
+    run_sql(con, f"create or replace temp table {BAD_ROWS} as {rules.sql}", rules.params)
+    delivery.rule_counts = rule_counts(con)
+    delivery.rows_quarantined = run_sql(con, f"select count(*) from {BAD_ROWS}")[0][0]
+    if reg.thresholds.exceeded(delivery.rows_quarantined, delivery.rows_read):
+        delivery.status, delivery.message, delivery.rows_staged = "refused", refusal_message(reg, delivery), 0
+    else:
+        delivery.rows_staged = delivery.rows_read - delivery.rows_quarantined
 
 
 def refusal_message(reg: RegisterSpec, d: Delivery) -> str:

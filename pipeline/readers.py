@@ -1,8 +1,9 @@
 """Readers for register extracts: Parquet, CSV (`;` or `,`, UTF-8 or Latin-1) and SAS7BDAT.
 
-A reader puts the rows *as read* into a DuckDB table (`read_into`): every column as text (so the
-validation sees exactly what was delivered and the quarantine can keep it), column names
-lower-case, blank text as null, and a `_source_row` column (1-based data row in the file). It also
+A reader gives the rows *as read* as a DuckDB SELECT (`open_source`, run by `run_source`, so that a
+caller writes them where they belong in one pass) or puts them into a temp table (`read_into`): every
+column as text (so the validation sees exactly what was delivered and the quarantine can keep it),
+column names lower-case, blank text as null, and a `_source_row` column (1-based data row in the file). It also
 reports each column's kind in the file (`string`, `numeric`, `date`, `datetime`, `time`, `boolean`,
 `null`; `text` for CSV, which carries no types) so the ingest can notice a column whose type changed
 between deliveries. Parquet and CSV are read by DuckDB itself (no round trip through Python); SAS
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,18 +75,80 @@ def read_into(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInf
     `table` is a plain name chosen by the caller (never data). The table has `_source_row` and one
     VARCHAR column per file column, in file order.
     """
+    with open_source(con, path) as src:
+        run_source(con, src, lambda rows: f"create or replace temp table {_quote(table)} as {rows}")
+        rows = con.execute(f"select count(*) from {_quote(table)}").fetchall()[0][0]
+    return ReadInfo(table=table, columns=src.columns, kinds=src.kinds, file_format=src.file_format, rows=rows)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file's rows as text, as SQL not yet run (`open_source`): what `read_into` would put in its table.
+
+    `selects` are the SELECTs giving `_source_row` and one VARCHAR column per file column, with their
+    parameters, in the order to try: a CSV that looks like UTF-8 has a Latin-1 reading as the second.
+    """
+
+    path: Path
+    columns: list[str]
+    kinds: dict[str, str]
+    file_format: str
+    selects: tuple[tuple[str, dict], ...]
+
+
+@contextmanager
+def open_source(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[Source]:
+    """Describe one extract file (header, column types; no rows read) and yield its rows as SQL.
+
+    The SELECTs are valid inside the `with` block (a SAS file's rows are registered with `con` until
+    then). Raise ReadError naming the file when it cannot be described. Run them with `run_source`,
+    which turns a failure while reading into a ReadError and tries the next reading on a CSV's
+    encoding error. Lets a caller write the rows where they belong in one pass (the ingest inserts
+    them straight into `raw.*`) instead of copying them into a temp table first.
+    """
     path = Path(path)
     fmt = file_format(path)
+    registered: list[str] = []
     try:
-        if fmt == "parquet":
-            return _read_parquet(con, path, table)
-        if fmt == "sas7bdat":
-            return _read_sas(con, path, table)
-        return _read_csv(con, path, table)
-    except ReadError:
-        raise
-    except Exception as exc:  # any reader failure becomes one clear message naming the file
-        raise ReadError(f"{path.name}: cannot read the {fmt} file ({type(exc).__name__}: {_short(exc)})") from exc
+        try:
+            if fmt == "parquet":
+                src = _parquet_source(con, path)
+            elif fmt == "sas7bdat":
+                src = _sas_source(con, path, registered)
+            else:
+                src = _csv_source(con, path)
+        except ReadError:
+            raise
+        except Exception as exc:  # any reader failure becomes one clear message naming the file
+            raise ReadError(_read_failed(path, exc)) from exc
+        yield src
+    finally:
+        for name in registered:
+            con.unregister(name)
+
+
+def run_source(con: duckdb.DuckDBPyConnection, src: Source, statement: Callable[[str], str],
+               params: dict | None = None, *, before_retry: Callable[[], None] | None = None) -> list[tuple]:
+    """Run `statement(<the rows as a subquery>)` with the source's first reading that works.
+
+    A CSV read as UTF-8 that turns out not to be is read again as Latin-1 (SAS exports of Danish text
+    often are); `before_retry` runs first (the caller rolls back what the failed try began). Any other
+    failure while reading raises ReadError naming the file.
+    """
+    for i, (select, read_params) in enumerate(src.selects):
+        try:
+            return con.execute(statement(f"({select})"), {**read_params, **(params or {})}).fetchall()
+        except duckdb.Error as exc:
+            if i + 1 < len(src.selects) and "unicode" in str(exc).lower():
+                if before_retry is not None:
+                    before_retry()
+                continue
+            raise ReadError(_read_failed(src.path, exc)) from exc
+    raise AssertionError("a source has at least one reading")  # pragma: no cover
+
+
+def _read_failed(path: Path, exc: Exception) -> str:
+    return f"{path.name}: cannot read the {file_format(path)} file ({type(exc).__name__}: {_short(exc)})"
 
 
 def read_extract(path: Path) -> ReadResult:
@@ -160,9 +225,9 @@ def _text_sql(column: str, duckdb_type: str) -> str:
     return f"case when {first} <= 32 or {last} <= 32 then nullif(trim({text}, $ws), '') else nullif({text}, '') end"
 
 
-def _materialise(con: duckdb.DuckDBPyConnection, path: Path, table: str, *, described: list[tuple[str, str]],
-                 names: list[str], source: str, row_sql: str, params: dict) -> ReadInfo:
-    """`create temp table <table> as select <row_sql>, <text of each described column> from <source>`.
+def _source(path: Path, *, described: list[tuple[str, str]], names: list[str], sources: list[tuple[str, dict]],
+            row_sql: str) -> Source:
+    """The SELECT `<row_sql> as _source_row, <text of each described column>` over each of `sources`.
 
     `described` is (name in DuckDB, DuckDB type) per file column, `names` the file's own names, by position.
     """
@@ -170,34 +235,28 @@ def _materialise(con: duckdb.DuckDBPyConnection, path: Path, table: str, *, desc
         raise ReadError(f"{path.name}: the file has {len(described)} columns, its header names {len(names)}")
     lower = _lower_case_names(names, path)
     selects = [f"{_text_sql(src, typ)} as {_quote(name)}" for (src, typ), name in zip(described, lower, strict=True)]
-    con.execute(
-        f"create or replace temp table {_quote(table)} as select {row_sql} as {SOURCE_ROW}, {', '.join(selects)} "
-        f"from {source}",
-        {**params, "ws": WHITESPACE},
-    ).fetchall()
-    rows = con.execute(f"select count(*) from {_quote(table)}").fetchall()[0][0]
+    head = f"select {row_sql} as {SOURCE_ROW}, {', '.join(selects)} from "
     kinds = {name: kind_of(typ) for (_src, typ), name in zip(described, lower, strict=True)}
     if file_format(path) == "csv":
         kinds = dict.fromkeys(lower, "text")
-    return ReadInfo(table=table, columns=lower, kinds=kinds, file_format=file_format(path), rows=rows)
+    return Source(path=path, columns=lower, kinds=kinds, file_format=file_format(path),
+                  selects=tuple((head + source, {**params, "ws": WHITESPACE}) for source, params in sources))
 
 
 def _describe(con: duckdb.DuckDBPyConnection, source: str, params: dict) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in con.execute(f"describe select * from {source}", params).fetchall()]
 
 
-def _read_parquet(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInfo:
+def _parquet_source(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
     import pyarrow.parquet as pq
 
     names = pq.read_schema(path).names  # the file's own names (DuckDB renames case-insensitive clashes)
     params = {"path": str(path)}
-    return _materialise(
-        con, path, table, described=_describe(con, "read_parquet($path)", params), names=names,
-        source="read_parquet($path, file_row_number = true)", row_sql="file_row_number + 1", params=params,
-    )
+    return _source(path, described=_describe(con, "read_parquet($path)", params), names=names,
+                   sources=[("read_parquet($path, file_row_number = true)", params)], row_sql="file_row_number + 1")
 
 
-def _read_sas(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInfo:
+def _sas_source(con: duckdb.DuckDBPyConnection, path: Path, registered: list[str]) -> Source:
     import pyreadstat
 
     # ReadStat honours the encoding declared in the file header (e.g. LATIN1), so text comes back exact.
@@ -206,19 +265,16 @@ def _read_sas(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInf
     positional = [f"c{i}" for i in range(len(names))]  # DuckDB names are case-insensitive: rename first
     arrow = frame.rename(dict(zip(names, positional, strict=True))).with_row_index("_row").to_arrow()
     con.register("_sas_rows", arrow)
-    try:
-        described = [d for d in _describe(con, "_sas_rows", {}) if d[0] != "_row"]
-        return _materialise(con, path, table, described=described, names=names, source="_sas_rows",
-                            row_sql="_row + 1", params={})
-    finally:
-        con.unregister("_sas_rows")
+    registered.append("_sas_rows")
+    described = [d for d in _describe(con, "_sas_rows", {}) if d[0] != "_row"]
+    return _source(path, described=described, names=names, sources=[("_sas_rows", {})], row_sql="_row + 1")
 
 
 def detect_separator(header_line: str) -> str:
     return ";" if header_line.count(";") > header_line.count(",") else ","
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInfo:
+def _csv_source(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
     with path.open("rb") as fh:
         first = fh.readline()
     if not first.strip():
@@ -228,29 +284,18 @@ def _read_csv(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInf
     sep = detect_separator(header)
     _check_csv_complete(path, sep, header.rstrip("\r\n").count(sep) + 1)
     try:
-        encoding = "utf-8"
         decoded = raw_header.decode("utf-8")
+        encodings = ["utf-8", "latin-1"]  # not UTF-8 after all: DuckDB decodes Latin-1 while streaming
     except UnicodeDecodeError:
-        encoding, decoded = "latin-1", header
+        decoded, encodings = header, ["latin-1"]
     names = next(csv.reader([decoded.rstrip("\r\n")], delimiter=sep, quotechar='"'))
     positional = [f"c{i}" for i in range(len(names))]
-    try:
-        return _csv_table(con, path, table, sep, encoding, names, positional)
-    except duckdb.Error as exc:
-        # Not UTF-8 (SAS exports of Danish text are often Latin-1): DuckDB decodes Latin-1 while streaming.
-        if encoding != "utf-8" or "unicode" not in str(exc).lower():
-            raise
-    return _csv_table(con, path, table, sep, "latin-1", names, positional)
-
-
-def _csv_table(con: duckdb.DuckDBPyConnection, path: Path, table: str, sep: str, encoding: str, names: list[str],
-               positional: list[str]) -> ReadInfo:
-    params = {"path": str(path), "sep": sep, "encoding": encoding, "names": positional}
     source = ("read_csv($path, delim = $sep, header = true, all_varchar = true, quote = '\"', escape = '\"', "
               "encoding = $encoding, names = $names)")
+    sources = [(source, {"path": str(path), "sep": sep, "encoding": e, "names": positional}) for e in encodings]
     # one thread keeps the file's row order for row_number(); the scan is I/O-light next to the rules
-    return _materialise(con, path, table, described=[(c, "VARCHAR") for c in positional], names=names,
-                        source=source, row_sql="row_number() over ()", params=params)
+    return _source(path, described=[(c, "VARCHAR") for c in positional], names=names, sources=sources,
+                   row_sql="row_number() over ()")
 
 
 def _check_csv_complete(path: Path, sep: str, n_fields: int) -> None:

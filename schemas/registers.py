@@ -230,6 +230,22 @@ def _frame_check(name: str, ok: pl.Expr) -> pa.Check:
     return pa.Check(check, name=name)
 
 
+def _unique_id_check(col: str) -> pa.Check:
+    """`<col>:duplicate_id`: no non-null id twice. Exact, but compares strings only where 64-bit hashes repeat.
+
+    A hash table of millions of distinct strings is the costly part of `is_duplicated`; hashing first and
+    comparing the (few) rows whose hash repeats gives the same answer at about half the CPU.
+    """
+
+    def check(data: PolarsData) -> pl.LazyFrame:
+        value = pl.col(col)
+        candidates = data.lazyframe.select(value).filter(value.is_not_null() & value.hash().is_duplicated())
+        repeated = candidates.filter(value.is_duplicated()).select(value.unique()).collect().to_series()
+        return data.lazyframe.select((~value.is_in(repeated.implode())).fill_null(True).alias("check_output"))
+
+    return pa.Check(check, name=f"{col}:duplicate_id")
+
+
 def typed_checks(spec: ColumnSpec, koms: frozenset[int] | None) -> list[pa.Check]:
     """The column's rules over its typed values (the type rule is the column's dtype)."""
     checks: list[pa.Check] = []
@@ -287,7 +303,7 @@ def register_model(reg: RegisterSpec, koms: frozenset[int] | None = None) -> pa.
     checks = []
     for col in reg.unique:
         # among accepted rows an id is unique: clashing rows are quarantined, copies keep the first
-        checks.append(_frame_check(f"{col}:duplicate_id", ~(pl.col(col).is_duplicated() & pl.col(col).is_not_null())))
+        checks.append(_unique_id_check(col))
     for p in reg.periods:
         checks.append(_frame_check(f"{p.end_date}:end_before_start", _typed_period_ok(reg, p)))
     return pa.DataFrameSchema(columns, checks=checks, strict=False, name=reg.name)

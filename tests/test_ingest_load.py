@@ -219,3 +219,35 @@ def test_rule_counts_are_json_counts_only(con, tmp_path: Path) -> None:
     load_delivery(con, LPR, path, 2015)
     (counts,) = q(con, "select rule_counts from meta.load_log")[0]
     assert json.loads(counts) == {"pnr:missing": 1, "v_indtime:out_of_range": 1}
+
+
+def test_a_latin1_csv_with_an_ascii_header_is_read_again_within_the_delivery(con, tmp_path: Path) -> None:
+    # the rows go straight from the file into raw.*: a body that is not UTF-8 shows only while inserting,
+    # so the delivery's transaction is rolled back and begun again with the Latin-1 reading
+    raw = tmp_path / "raw"
+    write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(20, prefix="A"))
+    ingest_register(con, LPR, raw, [2015])
+    rows = lpr_rows(30, prefix="B")
+    rows[-1]["c_afd"] = "Afd. Ø"
+    write_csv(register_file(raw, "lpr_adm", 2015), rows, sep=";", encoding="latin-1")
+    (d,) = ingest_register(con, LPR, raw, [2015])
+    assert (d.status, d.rows_read, d.rows_staged) == ("loaded", 30, 30)
+    assert q(con, "select count(*), min(left(recnum, 1)) from raw.lpr_adm") == [(30, "B")]
+    assert q(con, "select c_afd, _source_row from staging.lpr_adm where recnum = 'B29'") == [("Afd. Ø", 30)]
+    assert conservation_result(con, LPR).passed
+
+
+def test_a_file_that_breaks_while_read_keeps_the_year_as_it_was(con, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(20, prefix="A"))
+    ingest_register(con, LPR, raw, [2015])
+    before = q(con, "select recnum, _loaded_at from raw.lpr_adm order by recnum")
+    # a row with more fields than the header after many good ones: DuckDB stops in the middle of the insert
+    path = write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(5000, prefix="B"))
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(",".join(["x"] * 40) + "\n")
+    (d,) = ingest_register(con, LPR, raw, [2015])
+    assert d.status == "unreadable" and d.message.startswith("lpr_adm_2015.csv: cannot read the csv file")
+    assert q(con, "select recnum, _loaded_at from raw.lpr_adm order by recnum") == before
+    assert q(con, "select count(*) from staging.lpr_adm") == [(20,)]
+    assert conservation_result(con, LPR).passed
