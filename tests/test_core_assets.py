@@ -80,3 +80,28 @@ def test_stays_check_fails_when_a_contact_is_in_two_stays(tmp_path: Path):
     con.execute("insert into core.stays (stay_id, n_contacts) values (7, 0), (7, 0)")
     assert con.execute((core.SQL_DIR / "check_stays_cover_contacts.sql").read_text()).fetchone()[4] == 1
     con.close()
+
+
+def test_stays_check_screen_gives_the_exact_counts(tmp_path: Path):
+    """The cheaper first pass of the stays check (check_stays_screen.sql) gives the plain query's counts
+    when no stay id is duplicated; with duplicates the check falls back to the plain query."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    reference.load_codes(con)
+    core.build_core(con)
+
+    def exact() -> tuple:
+        return tuple(con.execute((core.SQL_DIR / "check_stays_cover_contacts.sql").read_text()).fetchone())
+
+    def screen() -> tuple:
+        return tuple(con.execute((core.SQL_DIR / "check_stays_screen.sql").read_text()).fetchone())
+
+    assert screen() == exact() == core.stays_check_counts(con) == (0, 0, 0, 0, 0)
+    con.execute("insert into core.stays (stay_id, n_contacts) values (1, 2), (2, 1), (3, null)")
+    con.execute("insert into core.stay_contacts values (1, 'L2:a', 2020), (1, 'L2:b', 2020), (2, 'L2:c', 2020),"
+                " (2, 'L2:b', 2020), (9, 'L2:d', 2020), (null, 'L2:e', 2020)")
+    # L2:b is in two stays; stay 2 has two members but n_contacts 1; no stay id twice
+    assert screen() == exact() == core.stays_check_counts(con) == (0, 6, 1, 1, 0)
+    con.execute("insert into core.stays (stay_id, n_contacts) values (2, 2), (null, 0), (null, 1)")
+    # stay 2 twice (n 1 wrong, n 2 right), NULL ids: n 0 matches no members, n 1 is wrong; 6 rows, 3 ids
+    assert core.stays_check_counts(con) == exact() == (0, 6, 1, 2, 3)
+    con.close()

@@ -1,6 +1,8 @@
 -- Stays (sygehusophold) of the contacts in the temporary view stay_source (every contact, or the
--- contacts of the persons a partial refresh rebuilds: see stays_persons.sql), into the temporary
--- tables stays_new and stay_contacts_new; assets/core.py writes them to core.stays / core.stay_contacts.
+-- contacts of the persons a partial refresh rebuilds: see stays_persons.sql), into the tables
+-- core.stays_new and core.stay_contacts_new, which live only inside the build's transaction: a full
+-- build renames them to core.stays / core.stay_contacts (stays_full.sql, no copy of the rows), a
+-- partial one inserts them (stays_replace.sql).
 -- A person's physical-attendance contacts of one domain (psychiatric or somatic) chain when the next
 -- starts at most 4 hours after the latest end so far (exactly 4 h chains); an open contact (no end)
 -- counts as ending at +infinity, so it chains every later contact of its domain. LPR2 and LPR3
@@ -42,7 +44,7 @@ where not (new_stay and ends_stay)
 window w as (partition by pnr, psychiatric order by start_ts, eff_end, contact_key
              rows between unbounded preceding and current row);
 
-create or replace temp table stay_contacts_new as
+create or replace table core.stay_contacts_new as
 select contact_key as stay_id, contact_id, source_year from stay_chain where new_stay and ends_stay
 union all
 select stay_id, contact_id, source_year from stay_multi;
@@ -53,7 +55,7 @@ select stay_id, contact_id, source_year from stay_multi;
 -- those stays only).
 -- Admission: lasting >= 12 h (exactly 12 h counts); an open stay once it has lasted 12 h by data end,
 -- i.e. at data end + 1 day 00:00.
-create or replace temp table stays_new as
+create or replace table core.stays_new as
 with agg as (
     select contact_key as stay_id, pnr, psychiatric, start_ts, end_ts is null as is_open, end_ts as max_end,
            acute, kom as contact_kom, 1 as n_contacts
