@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
-from pipeline.config import Settings, parse_years
+from pipeline.config import Settings, duckdb_memory_limit, parse_years
 
 
 class WarehouseResource(DuckDBResource):
@@ -78,6 +78,7 @@ class SettingsResource(dg.ConfigurableResource):
 def build_resources(s: Settings) -> dict[str, object]:
     s.warehouse.parent.mkdir(parents=True, exist_ok=True)
     return {
-        "duckdb": WarehouseResource(database=str(s.warehouse)),
+        "duckdb": WarehouseResource(database=str(s.warehouse),
+                                    connection_config={"memory_limit": duckdb_memory_limit()}),
         "settings": SettingsResource.from_settings(s),
     }

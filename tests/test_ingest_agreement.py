@@ -147,3 +147,24 @@ def test_a_rule_the_sql_lacks_stops_the_delivery(tmp_path: Path, monkeypatch: py
     assert con.execute("select count(*) from raw.bef").fetchall() == [(0,)]
     assert con.execute("select count(*) from meta.load_log").fetchall() == [(0,)]
     con.close()
+
+
+def _dream_staging(con: duckdb.DuckDBPyConnection, week_type: str, pnrs: list[str]) -> None:
+    con.execute(f"create schema staging; create table staging.dream (pnr varchar, y_1501 {week_type}, "
+                "y_1502 varchar, _year integer)")
+    con.execute("insert into staging.dream select unnest($p), null, '111', null", {"p": pnrs}).fetchall()
+
+
+def test_the_gate_checks_dream_weeks_on_the_table_shape_and_pnr_on_every_row() -> None:
+    dream, data = register("dream"), ["pnr", "y_1501", "y_1502"]
+    with duckdb.connect() as con:
+        _dream_staging(con, "varchar", ["P1", "P2"])
+        ingest.check_staged(con, dream, None, "dream.csv", data, None)  # passes
+    with duckdb.connect() as con:
+        _dream_staging(con, "integer", ["P1", "P2"])  # a week column that is not text
+        with pytest.raises(ingest.RulesDisagree, match="do not fit the Pandera model of dream"):
+            ingest.check_staged(con, dream, None, "dream.csv", data, None)
+    with duckdb.connect() as con:
+        _dream_staging(con, "varchar", ["P1", "P1", "P2"])  # the id rule still sees every row
+        with pytest.raises(ingest.RulesDisagree, match=r"2 row\(s\) .*\(pnr:duplicate_id 2\)"):
+            ingest.check_staged(con, dream, None, "dream.csv", data, None)
