@@ -9,7 +9,9 @@ the figure for indicator assets: the national headline series as an image (pipel
 
 Every unit SQL file is one SELECT returning the unit rows of the years `$year_from`..`$year_to`, with the
 columns of docs/architecture.md ("Indicator units") plus indicator-specific ones. The shared macros in
-`_macros.sql` (completed years, sex labels, age groups) are created first on the same connection.
+`_macros.sql` (completed years, sex labels, age groups, residence) are created first on the same
+connection (`create_macros`: a run over few years gets the residence lookup of `_residence_few_years.sql`,
+which reads only the years asked where it can).
 """
 
 import re
@@ -31,6 +33,10 @@ MACROS_SQL = SQL_DIR / "_macros.sql"
 # meta.unit_years: one row per indicator and year computed, also when the year has no unit at all, so
 # "computed, zero units" and "never computed" differ downstream (completeness checks, zero values).
 UNIT_YEARS_SQL = SQL_DIR / "_unit_years.sql"
+# A run over at most this many years looks residence up with the plan of _residence_few_years.sql (its
+# own years' rows first, the history only where needed); a longer run reads the history once instead.
+FEW_YEARS = 3
+FEW_YEARS_SQL = SQL_DIR / "_residence_few_years.sql"
 
 # Indicators that share one definition with a parameter telling them apart (P4/I1 differ only in the
 # domain of the readmission; N5/N6 only in the question). Every other indicator has `<id>.sql`.
@@ -90,9 +96,16 @@ def _select_sql(spec: IndicatorSpec) -> str:
     return sql
 
 
+def create_macros(con: duckdb.DuckDBPyConnection, year_from: int, year_to: int) -> None:
+    """The shared macros for a run over `year_from`..`year_to` (same rows whatever the plan chosen)."""
+    run_sql_file(con, MACROS_SQL)
+    if year_to - year_from + 1 <= FEW_YEARS:
+        run_sql_file(con, FEW_YEARS_SQL)
+
+
 def select_units(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, year_from: int, year_to: int) -> list[tuple]:
     """The unit rows of `spec` for the years (for tests and inspection; the asset writes them instead)."""
-    run_sql_file(con, MACROS_SQL)
+    create_macros(con, year_from, year_to)
     return run_sql(con, _select_sql(spec), unit_params(spec, year_from, year_to))
 
 
@@ -102,12 +115,12 @@ def write_units(con: duckdb.DuckDBPyConnection, spec: IndicatorSpec, years: Iter
     if not _IDENT.match(table):  # an identifier cannot be bound; the loader checked it, check again
         raise ValueError(f"bad unit table name {table!r}")
     select = _select_sql(spec)
-    run_sql_file(con, MACROS_SQL)
     run_sql(con, "create schema if not exists units")
     con.execute("begin transaction")
     try:
         for i, (y0, y1) in enumerate(year_ranges(years)):
             params = unit_params(spec, y0, y1)
+            create_macros(con, y0, y1)
             run_sql(con, f"create or replace temp table _units_new as {select}", params)
             if i == 0:
                 run_sql(con, f"create table if not exists units.{table} as select * from _units_new limit 0")

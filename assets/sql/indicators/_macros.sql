@@ -27,8 +27,11 @@ create or replace temp macro age_band(age, lower_bounds) as
 create or replace temp macro iso_key(d) as {'iso_year': isoyear(d)::integer, 'iso_week': weekofyear(d)::integer};
 
 -- Residence of each (pnr, year) of a CTE or table: `bef` on 1 January of the year, else the latest
--- earlier `bef`. An equi-join on pnr with one row per person and bef year, so it stays linear, unlike
--- a range or ASOF join (which DuckDB planned as a nested loop here). Use: left join residence_asof(units) r
+-- earlier `bef` (rows with an empty kom are skipped, as arg_max skips them). An equi-join on pnr with
+-- one row per person and bef year, so it stays linear, unlike a range or ASOF join (which DuckDB
+-- planned as a nested loop here). This plan reads core.residence once, all years up to the last one
+-- asked: the cheapest for runs over many years. A run over few years redefines the macro with
+-- _residence_few_years.sql (same rows). Use: left join residence_asof(units) r
 create or replace temp macro residence_asof(source) as table
     select q.pnr, q.year, arg_max(res.kom, res.year) as kom
     from (select distinct pnr, year from query_table(source)) q
