@@ -168,7 +168,8 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]
     return [tuple(r) for r in run_sql(
         con,
         "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'core' and table_name = $t order by ordinal_position",
+        "where table_catalog = current_database() and table_schema = 'core' and table_name = $t "
+        "order by ordinal_position",
         {"t": table},
     )]
 
