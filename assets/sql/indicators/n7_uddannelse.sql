@@ -23,6 +23,10 @@ ill as (
       on c.pnr = pop.pnr and c.psychiatric
      and completed_years(pop.foed_dag, c.start_ts::date) >= $contact_from_age
      and completed_years(pop.foed_dag, c.start_ts::date) < $age
+    -- implied by the ages (born in Y - $age): only contacts from 1 January Y - $age + $contact_from_age
+    -- to 31 December Y can count, so the scan reads only those years
+    where c.start_ts >= make_timestamp($year_from - $age + $contact_from_age, 1, 1, 0, 0, 0)
+      and c.start_ts < make_timestamp($year_to + 1, 1, 1, 0, 0, 0)
 ),
 educated as (
     -- of the persons turning $age only (a semi join first, not a distinct over every education row)
