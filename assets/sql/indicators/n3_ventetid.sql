@@ -6,16 +6,31 @@
 -- exclusion_reason `negative_wait` (left out of the values, counted by the data-quality mart).
 -- Age at the referral date; children 0-$child_max_age (18), adults above. Residence: the first
 -- contact's kom, else bef of the year (the latest bef on or before 1 January of the year).
-with lpr3_first as (
+with lpr3_courses as (
+    -- only a course with a contact starting in the run's years can have its first contact there
+    select distinct c.course_id
+    from core.contacts c
+    where c.generation = 'LPR3' and c.course_id is not null
+      and c.start_ts >= make_timestamp($year_from, 1, 1, 0, 0, 0) and c.start_ts < make_timestamp($year_to + 1, 1, 1, 0, 0, 0)
+),
+lpr3_first as (
     select *
     from (
         select
             c.*,
             row_number() over (partition by c.course_id order by c.start_ts, c.contact_id) as rn
         from core.contacts c
+        semi join lpr3_courses k on k.course_id = c.course_id
         where c.generation = 'LPR3' and c.course_id is not null
     )
     where rn = 1 and psychiatric and planned and referral_date is not null
+),
+lpr2_refs as (
+    -- likewise for LPR2: the referrals with a planned psychiatric contact starting in the run's years
+    select distinct c.pnr, c.referral_date
+    from core.contacts c
+    where c.generation = 'LPR2' and c.psychiatric and c.planned and c.referral_date is not null
+      and c.start_ts >= make_timestamp($year_from, 1, 1, 0, 0, 0) and c.start_ts < make_timestamp($year_to + 1, 1, 1, 0, 0, 0)
 ),
 lpr2_first as (
     select *
@@ -24,6 +39,7 @@ lpr2_first as (
             c.*,
             row_number() over (partition by c.pnr, c.referral_date order by c.start_ts, c.contact_id) as rn
         from core.contacts c
+        semi join lpr2_refs k on k.pnr is not distinct from c.pnr and k.referral_date = c.referral_date
         where c.generation = 'LPR2' and c.psychiatric and c.planned and c.referral_date is not null
     )
     where rn = 1
@@ -45,10 +61,14 @@ units as (
     left join core.persons p on p.pnr = f.pnr
     where year(f.start_ts) between $year_from and $year_to
 ),
+without_kom as (
+    select pnr, year from units where kom is null
+),
 located as (
+    -- bef only where the first contact has no kom
     select u.*, coalesce(u.kom, r.kom) as res_kom
     from units u
-    left join residence_asof(units) r on r.pnr = u.pnr and r.year = u.year
+    left join residence_asof(without_kom) r on r.pnr = u.pnr and r.year = u.year
 )
 select
     l.year,

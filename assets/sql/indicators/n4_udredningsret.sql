@@ -7,7 +7,14 @@
 -- has a $justified_meaning (udredning_fristbrud_begrundet) marker (any date). Without a referral date the
 -- unit is not met unless justified. `value` = days from referral to the marker.
 -- Age at the referral date (at the first contact without one); children 0-$child_max_age (18).
-with lpr3_courses as (
+with lpr3_marked as (
+    -- the courses with a completed-assessment marker in the run's years (the only ones with units)
+    select distinct course_id
+    from core.markers
+    where generation = 'LPR3' and meaning = $completed_meaning
+      and year(marker_date) between $year_from and $year_to
+),
+lpr3_courses as (
     select
         c.course_id,
         arg_min(c.pnr, (c.start_ts, c.contact_id)) as pnr,
@@ -16,6 +23,7 @@ with lpr3_courses as (
         min(c.start_ts) as first_start,
         min(c.referral_date) as referral_date
     from core.contacts c
+    semi join lpr3_marked k on k.course_id = c.course_id
     where c.generation = 'LPR3' and c.course_id is not null
     group by c.course_id
 ),
@@ -71,7 +79,11 @@ units as (
     select u.*, j.unit_id is not null as justified
     from lpr2_units u left join lpr2_justified j using (unit_id)
 ),
+without_kom as (
+    select pnr, year from units where first_kom is null
+),
 attrs as (
+    -- bef only where the first contact has no kom
     select
         u.*,
         date_diff('day', u.referral_date, u.marker_date) as days,
@@ -80,7 +92,7 @@ attrs as (
         coalesce(u.first_kom, r.kom) as res_kom
     from units u
     left join core.persons p on p.pnr = u.pnr
-    left join residence_asof(units) r on r.pnr = u.pnr and r.year = u.year
+    left join residence_asof(without_kom) r on r.pnr = u.pnr and r.year = u.year
 )
 select
     a.year,

@@ -30,26 +30,39 @@ idx as (
     left join core.deaths d on d.pnr = a.pnr
     where a.rn = 1
 ),
+looked_up_weeks as (
+    -- the (person, week) pairs looked up: before and after week of each index admission
+    select pnr, before_week.iso_year as iso_year, before_week.iso_week as iso_week from idx
+    union
+    select pnr, after_week.iso_year, after_week.iso_week from idx
+),
+busy as (
+    -- which of those weeks are non-empty: one semi join of dream weeks on the few pairs asked
+    -- (instead of one lookup per admission and week over every dream row)
+    -- (the year bounds become a filter inside the scan: only those years' rows are read in full)
+    select distinct w.pnr, w.iso_year, w.iso_week
+    from core.dream_weeks w
+    semi join looked_up_weeks k on k.pnr = w.pnr and k.iso_year = w.iso_year and k.iso_week = w.iso_week
+    where w.iso_year >= (select min(iso_year) from looked_up_weeks)
+      and w.iso_year <= (select max(iso_year) from looked_up_weeks)
+),
+covered as (
+    select distinct iso_year, iso_week from core.dream_coverage
+),
 looked_up as (
     select
         i.*,
-        exists (
-            select 1 from core.dream_coverage c
-            where c.iso_year = i.before_week.iso_year and c.iso_week = i.before_week.iso_week
-        ) as before_covered,
-        exists (
-            select 1 from core.dream_coverage c
-            where c.iso_year = i.after_week.iso_year and c.iso_week = i.after_week.iso_week
-        ) as after_covered,
-        exists (
-            select 1 from core.dream_weeks w
-            where w.pnr = i.pnr and w.iso_year = i.before_week.iso_year and w.iso_week = i.before_week.iso_week
-        ) as before_busy,
-        exists (
-            select 1 from core.dream_weeks w
-            where w.pnr = i.pnr and w.iso_year = i.after_week.iso_year and w.iso_week = i.after_week.iso_week
-        ) as after_busy
+        cb.iso_year is not null as before_covered,
+        ca.iso_year is not null as after_covered,
+        bb.pnr is not null as before_busy,
+        ba.pnr is not null as after_busy
     from idx i
+    left join covered cb on cb.iso_year = i.before_week.iso_year and cb.iso_week = i.before_week.iso_week
+    left join covered ca on ca.iso_year = i.after_week.iso_year and ca.iso_week = i.after_week.iso_week
+    left join busy bb
+      on bb.pnr = i.pnr and bb.iso_year = i.before_week.iso_year and bb.iso_week = i.before_week.iso_week
+    left join busy ba
+      on ba.pnr = i.pnr and ba.iso_year = i.after_week.iso_year and ba.iso_week = i.after_week.iso_week
 ),
 classified as (
     select
