@@ -73,6 +73,7 @@ class Stage:
     rows_out: int | None = None
     peak_bytes: int = 0
     steps: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
         rows = self.rows_out if self.rows_out is not None else self.rows_in
@@ -84,6 +85,7 @@ class Stage:
             "rows_per_second": round(rows / self.seconds) if rows and self.seconds > 0 else None,
             "peak_memory_gb": round(self.peak_bytes / 1e9, 2),
             "steps": self.steps,
+            "step_seconds": {k: round(v, 2) for k, v in sorted(self.step_seconds.items(), key=lambda kv: -kv[1])},
         }
 
 
@@ -196,6 +198,7 @@ def stages_from_run(instance: Any, run_id: str, groups: dict[str, str], sampler:
             st = stages.setdefault(name, Stage(name))
             st.seconds += entry.timestamp - t0
             st.steps.append(step)
+            st.step_seconds[step] = st.step_seconds.get(step, 0.0) + entry.timestamp - t0
             windows.setdefault(name, []).append((t0, entry.timestamp))
         elif ev.event_type == DagsterEventType.ASSET_MATERIALIZATION:
             # a single-run backfill emits one materialization per partition, all with the run's metadata
@@ -246,11 +249,31 @@ def run_full(settings: Settings, selection: Any = None, partition: str | None = 
             have = stages.setdefault(st.name, Stage(st.name))
             have.seconds += st.seconds
             have.steps += st.steps
+            have.step_seconds.update(st.step_seconds)
             have.peak_bytes = max(have.peak_bytes, st.peak_bytes)
             if st.rows_out is not None:
                 have.rows_out = (have.rows_out or 0) + st.rows_out
     ok = all(r.success for r in runs) and len(runs) == 2
+    _unit_rows(settings, stages, None if partition is None else [int(partition)])
     return list(stages.values()), wall, max((r for _, r in sampler.samples), default=0), result.run_id, ok
+
+
+def _unit_rows(settings: Settings, stages: dict[str, Stage], years: list[int] | None) -> None:
+    """Rows out of each indicator stage: the rows of its unit table for the years run, read from the warehouse."""
+    from pipeline.catalogue import load_catalogue
+
+    if not settings.warehouse.exists():
+        return
+    with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        for spec in load_catalogue().values():
+            st = stages.get(f"indicator {spec.id}")
+            if st is None:
+                continue
+            sql = f"select count(*) from {spec.unit_table}" + ("" if years is None else " where list_contains($y, year)")
+            try:
+                st.rows_out = int(con.execute(sql, {"y": years} if years else None).fetchall()[0][0])
+            except duckdb.Error:
+                pass
 
 
 def new_delivery(raw_dir: Path, register: str, year: int) -> Path:
