@@ -290,9 +290,13 @@ def _csv_source(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
         decoded, encodings = header, ["latin-1"]
     names = next(csv.reader([decoded.rstrip("\r\n")], delimiter=sep, quotechar='"'))
     positional = [f"c{i}" for i in range(len(names))]
-    source = ("read_csv($path, delim = $sep, header = true, all_varchar = true, quote = '\"', escape = '\"', "
-              "encoding = $encoding, names = $names)")
-    sources = [(source, {"path": str(path), "sep": sep, "encoding": e, "names": positional}) for e in encodings]
+    # every column declared as text: DuckDB then sniffs nothing, so a row with more or fewer fields than
+    # the header stops the read (with `names` + `all_varchar` a small file whose last row had an extra
+    # field was sniffed as something else and read as no rows at all, silently)
+    source = ("read_csv($path, delim = $sep, header = true, columns = $columns, quote = '\"', escape = '\"', "
+              "encoding = $encoding)")
+    columns = dict.fromkeys(positional, "VARCHAR")
+    sources = [(source, {"path": str(path), "sep": sep, "encoding": e, "columns": columns}) for e in encodings]
     # one thread keeps the file's row order for row_number(); the scan is I/O-light next to the rules
     return _source(path, described=[(c, "VARCHAR") for c in positional], names=names, sources=sources,
                    row_sql="row_number() over ()")

@@ -166,3 +166,13 @@ def test_sas_file_loads_through_the_register_folder(tmp_path: Path) -> None:
     (tmp_path / "tvang").mkdir()
     shutil.copy(SAS / "latin1" / "tvang_2018.sas7bdat", tmp_path / "tvang" / "TVANG_2018.sas7bdat")
     assert register_files(tmp_path, register("tvang")) == {2018: tmp_path / "tvang" / "TVANG_2018.sas7bdat"}
+
+
+@pytest.mark.parametrize("body", ["pnr,kom\nP1,101\nP2,101,7\n", "pnr,kom\nP1,101\nP2\nP3,101\n",
+                                  "pnr,kom\n" + "P1,101\n" * 3000 + "P2,101,7\n"])
+def test_a_csv_row_with_more_or_fewer_fields_than_the_header_stops_the_read(tmp_path: Path, body: str) -> None:
+    # a small file whose last row had an extra field was once read as no rows at all, silently
+    path = tmp_path / "bef_2015.csv"
+    path.write_text(body)
+    with pytest.raises(ReadError, match=r"^bef_2015\.csv: cannot read the csv file"):
+        read_extract(path)
