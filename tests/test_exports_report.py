@@ -19,6 +19,7 @@ import numpy as np
 import openpyxl
 import polars as pl
 import pytest
+from fixtures_disclosure import attack
 
 from pipeline.catalogue import load_catalogue
 from pipeline.config import PROJECT_ROOT
@@ -296,36 +297,6 @@ def totals(cells: pl.DataFrame, geo: pl.DataFrame) -> list[tuple[int, list[int]]
             children.append([j for (l2, k2, s2, a2), j in idx.items() if (l2, k2, s2) == (lvl, key, sex) and a2 != "all"])
         out += [(i, c) for c in children if c]
     return out
-
-
-def attack(hidden: np.ndarray, equations: list[tuple[int, list[int]]]) -> set[int]:
-    """Hidden cells an attacker who sees every other cell can recover: by subtraction from any total,
-    repeated with what was recovered, and by any linear combination of totals. Which cells fall
-    depends only on the pattern, not on the values, so the values are not needed here."""
-    unknown = hidden.copy()
-    recovered: set[int] = set()
-    changed = True
-    while changed:  # subtraction, iterated
-        changed = False
-        for t, parts in equations:
-            left = [m for m in (t, *parts) if unknown[m]]
-            if len(left) == 1:
-                unknown[left[0]] = False
-                recovered.add(left[0])
-                changed = True
-    cols = np.flatnonzero(unknown)
-    if cols.size:  # linear combinations: x_i is determined iff e_i lies in the row space of the totals
-        pos = {int(c): k for k, c in enumerate(cols)}
-        a = np.zeros((len(equations), cols.size))
-        for r, (t, parts) in enumerate(equations):
-            if t in pos:
-                a[r, pos[t]] += 1
-            for p in parts:
-                if p in pos:
-                    a[r, pos[p]] -= 1
-        projector_diag = np.diag(np.linalg.pinv(a) @ a)  # projection onto the row space
-        recovered |= {int(c) for c, d in zip(cols, projector_diag, strict=True) if d > 1 - 1e-6}
-    return recovered
 
 
 def attack_table(world: dict, exported: pl.DataFrame, columns: list[str], truth: pl.DataFrame) -> list[tuple]:
