@@ -207,11 +207,13 @@ def _lineage(data: list[str]) -> str:
             "cast($loaded_at as timestamp) as _loaded_at")
 
 
+def _year_filter(year: int | None) -> str:
+    """SQL condition for the rows of one delivery's year (a one-file register's rows have no year)."""
+    return "_year is null" if year is None else f"_year = {int(year)}"
+
+
 def _delete_year(con: duckdb.DuckDBPyConnection, table: str, year: int | None, extra: str = "") -> None:
-    if year is None:
-        run_sql(con, f"delete from {table} where true {extra}")
-    else:
-        run_sql(con, f"delete from {table} where _year = $year {extra}", {"year": year})
+    run_sql(con, f"delete from {table} where {_year_filter(year)} {extra}")
 
 
 def _insert_quarantine(con, reg: RegisterSpec, rows: str, data: list[str], lineage: dict[str, Any],
@@ -223,10 +225,6 @@ def _insert_quarantine(con, reg: RegisterSpec, rows: str, data: list[str], linea
         f"order by {SOURCE_ROW}",
         lineage,
     )
-
-
-def _year_filter(year: int | None) -> str:
-    return "_year is null" if year is None else f"_year = {int(year)}"
 
 
 def _insert_raw(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | None, src: Source, weeks: list[str],
@@ -294,7 +292,6 @@ def check_staged(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | 
     columns on every row (a 650 k x 800 frame of mostly empty weeks is never built).
     """
     model = register_model(reg, known_koms)
-    where, params = ("_year is null", {}) if year is None else ("_year = $year", {"year": year})
     table = _table("staging", reg.name)
     try:
         if reg.week_columns and len(data) > len(reg.column_names):
@@ -303,7 +300,7 @@ def check_staged(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | 
             model = model.remove_columns([f"^{reg.week_columns}$"])
             data = reg.column_names
         cols = ", ".join(quote_identifier(c) for c in data)
-        staged = con.sql(f"select {cols} from {table} where {where}", params=params).pl()
+        staged = con.sql(f"select {cols} from {table} where {_year_filter(year)}").pl()
         broken = model_reasons(model, staged)
     except ValueError as exc:
         raise RulesDisagree(f"{file}: the staged rows do not fit the Pandera model of {reg.name}: {exc}") from exc
