@@ -171,7 +171,7 @@ def _stage_name(step: str, groups: dict[str, str]) -> str:
 
 
 def _row_count(metadata: dict[str, Any]) -> int | None:
-    for key in ("dagster/row_count", "rows_staged", "rows", "row_count", "units"):
+    for key in ("dagster/row_count", "rows_staged", "rows", "row_count"):  # indicators: `_unit_rows`
         if key in metadata and isinstance(metadata[key].value, int | float):
             return int(metadata[key].value)
     return None
