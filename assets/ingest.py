@@ -9,7 +9,8 @@ register is yearly) and their checks:
 - `unknown_codes` (warning): values of growing reference lists (coercion types, markers, DREAM codes)
   that `ref.codes` does not know; they are kept, only counted.
 A delivery is judged in one pass inside DuckDB: the file's rows go as read (text) straight into
-`raw.<register>` in place of that year's (`pipeline.readers.open_source`; no temp copy), the register's
+`raw.<register>` in place of that year's (`pipeline.readers.open_source`; a CSV by way of a temp table
+of its fields, read on every core, Parquet and SAS directly), the register's
 rules compiled from the contract (`schemas.registers.compile_rules`) give the `_reasons` of the broken
 rows, and the rows are written with insert-from-select, all in one transaction. Before the commit the
 register's Pandera model checks the typed rows just staged (`check_staged`): rows the rules accepted

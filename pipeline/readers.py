@@ -30,6 +30,7 @@ import duckdb
 import polars as pl
 
 SOURCE_ROW = "_source_row"
+CSV_ROWS = "_csv_rows"  # temp table: a CSV's rows as read (text, file order), while a statement reads them
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".sas7bdat": "sas7bdat"}
 # what Polars/Rust `str.strip_chars()` strips (Unicode White_Space); DuckDB's trim() takes them as a set
 WHITESPACE = (
@@ -82,18 +83,29 @@ def read_into(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> ReadInf
 
 
 @dataclass(frozen=True)
+class Reading:
+    """One way to read a file: an optional statement run first (a CSV is read into the temp table
+    CSV_ROWS), then the SELECT giving `_source_row` and one VARCHAR column per file column."""
+
+    select: str
+    params: dict
+    prepare: str | None = None
+    prepare_params: dict | None = None
+
+
+@dataclass(frozen=True)
 class Source:
     """A file's rows as text, as SQL not yet run (`open_source`): what `read_into` would put in its table.
 
-    `selects` are the SELECTs giving `_source_row` and one VARCHAR column per file column, with their
-    parameters, in the order to try: a CSV that looks like UTF-8 has a Latin-1 reading as the second.
+    `readings` are the ways to read it, in the order to try: a CSV that looks like UTF-8 has a Latin-1
+    reading as the second.
     """
 
     path: Path
     columns: list[str]
     kinds: dict[str, str]
     file_format: str
-    selects: tuple[tuple[str, dict], ...]
+    readings: tuple[Reading, ...]
 
 
 @contextmanager
@@ -135,16 +147,47 @@ def run_source(con: duckdb.DuckDBPyConnection, src: Source, statement: Callable[
     often are); `before_retry` runs first (the caller rolls back what the failed try began). Any other
     failure while reading raises ReadError naming the file.
     """
-    for i, (select, read_params) in enumerate(src.selects):
+    for i, reading in enumerate(src.readings):
         try:
-            return con.execute(statement(f"({select})"), {**read_params, **(params or {})}).fetchall()
+            read_params = reading.params
+            if reading.prepare is not None:
+                _in_file_order(con, reading.prepare, reading.prepare_params)
+                read_params = {**read_params, "first_rowid": _first_rowid(con, src.path)}
+            rows = con.execute(statement(f"({reading.select})"), {**read_params, **(params or {})}).fetchall()
+            if reading.prepare is not None:  # after a failure the caller's rollback or the next reading drops it
+                con.execute(f"drop table if exists {CSV_ROWS}").fetchall()
+            return rows
         except duckdb.Error as exc:
-            if i + 1 < len(src.selects) and "unicode" in str(exc).lower():
+            if i + 1 < len(src.readings) and "unicode" in str(exc).lower():
                 if before_retry is not None:
                     before_retry()
                 continue
             raise ReadError(_read_failed(src.path, exc)) from exc
     raise AssertionError("a source has at least one reading")  # pragma: no cover
+
+
+def _in_file_order(con: duckdb.DuckDBPyConnection, statement: str, params: dict | None) -> None:
+    """Run `statement` with DuckDB keeping the insertion order (its default; a connection may have turned it off)."""
+    keep = con.execute("select current_setting('preserve_insertion_order')").fetchall()[0][0]
+    if not keep:
+        con.execute("set preserve_insertion_order = true").fetchall()
+    try:
+        con.execute(statement, params).fetchall()
+    finally:
+        if not keep:
+            try:
+                con.execute("set preserve_insertion_order = false").fetchall()
+            except duckdb.Error:  # an aborted transaction refuses it; the read's own error is what counts
+                pass
+
+
+def _first_rowid(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """The row id of CSV_ROWS's first row, after making sure its row ids are consecutive (so that
+    `rowid - first + 1` is each row's place in the file)."""
+    first, last, n = con.execute(f"select min(rowid), max(rowid), count(*) from {CSV_ROWS}").fetchall()[0]
+    if n and last - first + 1 != n:
+        raise ReadError(f"{path.name}: cannot number the rows of the CSV file (row ids not consecutive)")
+    return int(first or 0)
 
 
 def _read_failed(path: Path, exc: Exception) -> str:
@@ -225,9 +268,10 @@ def _text_sql(column: str, duckdb_type: str) -> str:
     return f"case when {first} <= 32 or {last} <= 32 then nullif(trim({text}, $ws), '') else nullif({text}, '') end"
 
 
-def _source(path: Path, *, described: list[tuple[str, str]], names: list[str], sources: list[tuple[str, dict]],
-            row_sql: str) -> Source:
-    """The SELECT `<row_sql> as _source_row, <text of each described column>` over each of `sources`.
+def _source(path: Path, *, described: list[tuple[str, str]], names: list[str],
+            sources: list[tuple[str, dict]], row_sql: str, prepare: str | None = None) -> Source:
+    """The SELECT `<row_sql> as _source_row, <text of each described column>` over each of `sources`
+    (relation, parameters), or, with `prepare`, over its table after `prepare` ran with those parameters.
 
     `described` is (name in DuckDB, DuckDB type) per file column, `names` the file's own names, by position.
     """
@@ -240,7 +284,9 @@ def _source(path: Path, *, described: list[tuple[str, str]], names: list[str], s
     if file_format(path) == "csv":
         kinds = dict.fromkeys(lower, "text")
     return Source(path=path, columns=lower, kinds=kinds, file_format=file_format(path),
-                  selects=tuple((head + source, {**params, "ws": WHITESPACE}) for source, params in sources))
+                  readings=tuple(Reading(head + CSV_ROWS, {"ws": WHITESPACE}, prepare.format(source=source), params)
+                                     if prepare else Reading(head + source, {**params, "ws": WHITESPACE})
+                                     for source, params in sources))
 
 
 def _describe(con: duckdb.DuckDBPyConnection, source: str, params: dict) -> list[tuple[str, str]]:
@@ -253,7 +299,8 @@ def _parquet_source(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
     names = pq.read_schema(path).names  # the file's own names (DuckDB renames case-insensitive clashes)
     params = {"path": str(path)}
     return _source(path, described=_describe(con, "read_parquet($path)", params), names=names,
-                   sources=[("read_parquet($path, file_row_number = true)", params)], row_sql="file_row_number + 1")
+                   sources=[("read_parquet($path, file_row_number = true)", params)],
+                   row_sql="file_row_number + 1")
 
 
 def _sas_source(con: duckdb.DuckDBPyConnection, path: Path, registered: list[str]) -> Source:
@@ -296,10 +343,15 @@ def _csv_source(con: duckdb.DuckDBPyConnection, path: Path) -> Source:
     source = ("read_csv($path, delim = $sep, header = true, columns = $columns, quote = '\"', escape = '\"', "
               "encoding = $encoding)")
     columns = dict.fromkeys(positional, "VARCHAR")
+    # The rows are first read into a temp table, on every core: DuckDB keeps the file's order when it
+    # inserts (preserve_insertion_order, its default), so a row's place in the table is its place in the
+    # file. Numbering the rows while reading (`row_number() over ()`) would run the whole read and the
+    # text normalisation on one core (2.3 x the wall time of a national bef file). The table's row ids
+    # are consecutive from its first row (`_first_rowid`; they start at an offset inside a transaction).
     sources = [(source, {"path": str(path), "sep": sep, "encoding": e, "columns": columns}) for e in encodings]
-    # one thread keeps the file's row order for row_number(); the scan is I/O-light next to the rules
     return _source(path, described=[(c, "VARCHAR") for c in positional], names=names, sources=sources,
-                   row_sql="row_number() over ()")
+                   row_sql="rowid - $first_rowid + 1",
+                   prepare=f"create or replace temp table {CSV_ROWS} as select * from {{source}}")
 
 
 def _check_csv_complete(path: Path, sep: str, n_fields: int) -> None:

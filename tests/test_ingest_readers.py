@@ -176,3 +176,43 @@ def test_a_csv_row_with_more_or_fewer_fields_than_the_header_stops_the_read(tmp_
     path.write_text(body)
     with pytest.raises(ReadError, match=r"^bef_2015\.csv: cannot read the csv file"):
         read_extract(path)
+
+
+def test_csv_rows_are_numbered_in_file_order_when_read_on_every_core(tmp_path: Path) -> None:
+    # the rows are read in parallel (a file of many read buffers) and numbered by their place in the
+    # temp table they are read into; each row carries its own line number, so any reordering shows
+    n = 500_000
+    path = tmp_path / "bef_2015.csv"
+    lines = "".join(f"P{i:07d};{i};{'x' * (i % 37)}\n" for i in range(1, n + 1))
+    path.write_text("pnr;kom;note\n" + lines)
+    assert path.stat().st_size > 16_000_000  # several of DuckDB's CSV buffers
+    frame = read_extract(path).frame
+    assert frame.height == n
+    assert frame.get_column("_source_row").to_list() == list(range(1, n + 1))
+    assert (frame.get_column("kom").cast(pl.Int64) == frame.get_column("_source_row")).all()
+    # also on a connection that lets DuckDB reorder results (without the reader keeping the order,
+    # most rows were misnumbered: checked)
+    import duckdb
+
+    from pipeline.readers import open_source, run_source
+
+    with duckdb.connect() as con, open_source(con, path) as src:
+        con.execute("set preserve_insertion_order = false")
+        misnumbered = run_source(con, src, lambda rows: f"select count(*) from {rows} where _source_row <> kom::bigint")
+        assert misnumbered == [(0,)]
+        assert con.execute("select current_setting('preserve_insertion_order')").fetchall() == [(False,)]
+
+
+def test_csv_rows_are_numbered_from_one_inside_a_transaction(tmp_path: Path) -> None:
+    # inside a transaction DuckDB gives a new table's rows ids from an offset: numbering must not depend on it
+    import duckdb
+
+    from pipeline.readers import open_source, run_source
+
+    path = tmp_path / "bef_2015.csv"
+    path.write_text("pnr;kom\nP1;101\n\nP2;102\nP3;103\n")
+    with duckdb.connect() as con, open_source(con, path) as src:
+        con.begin()
+        rows = run_source(con, src, lambda rows: f"select _source_row, pnr from {rows} order by _source_row")
+        con.rollback()
+    assert rows == [(1, "P1"), (2, "P2"), (3, "P3")]
