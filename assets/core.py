@@ -21,6 +21,7 @@ delivered (no `staging.<register>` table), its view is an empty relation of the 
 core table is built, empty but correctly typed, instead of the run crashing.
 """
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -215,8 +216,9 @@ def _build_yearly(con: duckdb.DuckDBPyConnection, table: CoreTable, years: list[
 STAY_CONTACTS_SHAPE = [("stay_id", "BIGINT"), ("contact_id", "VARCHAR"), ("source_year", "INTEGER")]
 
 
-def _build_stays(con: duckdb.DuckDBPyConnection, years: list[int] | None) -> str:
-    """Rebuild the part of the stays `years` can change (see stays_persons.sql), or all stays."""
+def _build_stays(con: duckdb.DuckDBPyConnection, years: list[int] | None, seq: int) -> str:
+    """Rebuild the part of the stays `years` can change (see stays_persons.sql), or all stays. `seq` is
+    the write's number: a partial write records the stay ids it inserts (stays_written.sql)."""
     partial = (
         years is not None
         and table_exists(con, "core", "stays")
@@ -232,6 +234,10 @@ def _build_stays(con: duckdb.DuckDBPyConnection, years: list[int] | None) -> str
     else:
         run_sql_file(con, SQL_DIR / "stays_source.sql")
     run_sql_file(con, SQL_DIR / "stays.sql")
+    if partial:
+        run_sql_file(con, SQL_DIR / "stays_written.sql", {"seq": seq})
+    else:
+        run_sql(con, "delete from meta.stays_written")
     run_sql_file(con, SQL_DIR / ("stays_replace.sql" if partial else "stays_full.sql"))
     run_sql(con, "drop view stay_source;"
                  + (" drop table stay_cut; drop table stays_redo; drop table stay_from;" if partial else ""))
@@ -255,6 +261,18 @@ class _FastStringWrites:
         run_sql(self.con, "set disabled_compression_methods = $m", {"m": self.previous})
 
 
+# The tables whose checks can look at a partial write's rows only, and the tables each one writes.
+CHECKED_TABLES: dict[str, tuple[str, ...]] = {"contacts": ("contacts",), "stays": ("stays", "stay_contacts")}
+
+
+def _checked_row_counts(con: duckdb.DuckDBPyConnection, name: str) -> str:
+    """Row counts of the tables a checked table's write writes ('' when one is absent): recorded with
+    each write and each check, so a write outside build_table shows as a change of counts."""
+    if not all(table_exists(con, "core", t) for t in CHECKED_TABLES[name]):
+        return ""
+    return ",".join(str(_row_count(con, t)) for t in CHECKED_TABLES[name])
+
+
 def build_table(
     con: duckdb.DuckDBPyConnection, name: str, data_end: date | None = None, years: list[int] | None = None
 ) -> dict[str, int | str | list[str]]:
@@ -270,10 +288,15 @@ def build_table(
         try:
             missing = prepare_sources(con, table.registers)
             written = "all"
+            if name in CHECKED_TABLES:
+                run_sql_file(con, SQL_DIR / "check_meta.sql")
+                seq = int(run_sql(con, "select coalesce(max(seq), 0) + 1 from meta.core_writes where table_name = $t",
+                                  {"t": name})[0][0])
+                rows_before = _checked_row_counts(con, name)
             if name == "dream_weeks":
                 _build_dream(con)
             elif name == "stays":
-                written = _build_stays(con, years)
+                written = _build_stays(con, years, seq)
             elif table.year_column is not None:
                 written = _build_yearly(con, table, years)
             else:
@@ -284,6 +307,10 @@ def build_table(
             counts.update(_extra_counts(con, name))
             counts["years_written"] = written
             counts["missing_registers"] = missing
+            if name in CHECKED_TABLES:
+                run_sql(con, "insert into meta.core_writes values ($t, $seq, $years, $before, $after, now())",
+                        {"t": name, "seq": seq, "years": written, "before": rows_before,
+                         "after": _checked_row_counts(con, name)})
         except Exception:
             con.rollback()
             raise
@@ -341,37 +368,110 @@ def _make_asset(table: CoreTable) -> dg.AssetsDefinition:
 core_assets = [_make_asset(t) for t in CORE_TABLES]
 
 
-@dg.asset_check(asset="contacts",
-                description="Contact ids and keys are unique (a duplicate would count twice in stays)")
-def contacts_unique_ids(duckdb: DuckDBResource) -> dg.AssetCheckResult:
-    with duckdb.get_connection() as con:
-        contacts, duplicates, duplicate_keys = run_sql_file(con, SQL_DIR / "check_contacts_unique.sql")[0]
-    return dg.AssetCheckResult(
-        passed=duplicates == 0 and duplicate_keys == 0,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"contacts": int(contacts), "duplicate_ids": int(duplicates), "duplicate_keys": int(duplicate_keys)},
-    )
+def contacts_check_counts(con: duckdb.DuckDBPyConnection, years: list[int] | None = None) -> tuple[int, int, int]:
+    """Contacts, duplicate contact ids, duplicate contact keys. `years` None: the whole table
+    (check_contacts_unique.sql); else the same counts after a partial write of `years`, from the
+    written rows (check_contacts_bounded.sql), exact when the table had no duplicate before the write."""
+    if years is None:
+        row = run_sql_file(con, SQL_DIR / "check_contacts_unique.sql")[0]
+    else:
+        row = run_sql_file(con, SQL_DIR / "check_contacts_bounded.sql", {"years": years})[0]
+    return tuple(int(v) for v in row)  # type: ignore[return-value]
 
 
-def stays_check_counts(con: duckdb.DuckDBPyConnection) -> tuple[int, int, int, int, int]:
+def stays_check_counts(con: duckdb.DuckDBPyConnection, written_seq: int | None = None) -> tuple[int, int, int, int, int]:
     """The five counts of check_stays_cover_contacts.sql: physical contacts, stay members, contacts in
-    several stays, stays with a wrong n_contacts, duplicate stay ids. The cheaper check_stays_screen.sql
-    gives them exactly when no stay id is duplicated; otherwise (a failing check) the plain query runs."""
+    several stays, stays with a wrong n_contacts, duplicate stay ids.
+
+    `written_seq` None: over the whole tables. The cheaper check_stays_screen.sql gives them exactly when
+    no stay id is duplicated; otherwise (a failing check) the plain query runs. `written_seq` given:
+    the same counts after the partial stays write of that number, from the stay ids it wrote
+    (meta.stays_written, check_stays_bounded.sql), exact when every count but the two totals was zero
+    before the write."""
+    if written_seq is not None:
+        run_sql(con, "create or replace temp table stays_check_ids as "
+                     "select stay_id from meta.stays_written where seq = $seq", {"seq": written_seq})
+        try:
+            counts = tuple(int(v) for v in run_sql_file(con, SQL_DIR / "check_stays_bounded.sql")[0])
+        finally:
+            run_sql(con, "drop table if exists stays_check_ids")
+        return counts  # type: ignore[return-value]
     counts = tuple(int(v) for v in run_sql_file(con, SQL_DIR / "check_stays_screen.sql")[0])
     if counts[4]:
         counts = tuple(int(v) for v in run_sql_file(con, SQL_DIR / "check_stays_cover_contacts.sql")[0])
     return counts  # type: ignore[return-value]
 
 
-@dg.asset_check(asset="stays", blocking=True,
+@dataclass(frozen=True)
+class CheckRun:
+    """One run of a core check: the write it checked, full or bounded, its counts and verdict."""
+
+    seq: int | None
+    mode: str  # "full" | "bounded"
+    counts: dict[str, int]
+    passed: bool
+
+
+def check_mode(con: duckdb.DuckDBPyConnection, check: str, table: str) -> tuple[str, int | None, str | None]:
+    """How `check` of core.<table> runs now: ("bounded", seq, years) when the last write (seq) was a
+    partial one recorded by build_table, the table still has the row counts it left, and this check
+    passed on the state that write started from (its last run on write seq - 1 passed and saw the
+    row counts the write started with); else ("full", seq or None, None)."""
+    if not table_exists(con, "meta", "core_writes"):
+        return "full", None, None
+    last = run_sql(con, "select seq, years, rows_before, rows_after from meta.core_writes where table_name = $t "
+                        "order by seq desc limit 1", {"t": table})
+    if not last:
+        return "full", None, None
+    seq, years, rows_before, rows_after = last[0]
+    if years == "all" or rows_after != _checked_row_counts(con, table) or not table_exists(con, "meta", "core_checks"):
+        return "full", seq, None
+    previous = run_sql(con, "select passed, row_counts from meta.core_checks where check_name = $c and seq = $s "
+                            "order by checked_at desc limit 1", {"c": check, "s": seq - 1})
+    if not previous or not previous[0][0] or previous[0][1] != rows_before:
+        return "full", seq, None
+    return "bounded", seq, years
+
+
+CONTACTS_LABELS = ("contacts", "duplicate_ids", "duplicate_keys")
+STAYS_LABELS = ("physical_contacts", "stay_members", "contacts_in_several_stays", "stays_with_wrong_n_contacts",
+                "duplicate_stay_ids")
+CORE_CHECKS: dict[str, str] = {"contacts_unique_ids": "contacts", "stays_cover_contacts": "stays"}
+
+
+def run_core_check(con: duckdb.DuckDBPyConnection, check: str) -> CheckRun:
+    """Run a core check, full or bounded (check_mode), and record it in meta.core_checks."""
+    table = CORE_CHECKS[check]
+    mode, seq, years = check_mode(con, check, table)
+    if table == "contacts":
+        values = contacts_check_counts(con, None if years is None else [int(y) for y in years.split(",")])
+        counts = dict(zip(CONTACTS_LABELS, values, strict=True))
+        passed = counts["duplicate_ids"] == 0 and counts["duplicate_keys"] == 0
+    else:
+        values = stays_check_counts(con, seq if mode == "bounded" else None)
+        counts = dict(zip(STAYS_LABELS, values, strict=True))
+        passed = (counts["physical_contacts"] == counts["stay_members"] and counts["contacts_in_several_stays"] == 0
+                  and counts["stays_with_wrong_n_contacts"] == 0 and counts["duplicate_stay_ids"] == 0)
+    run_sql_file(con, SQL_DIR / "check_meta.sql")
+    run_sql(con, "insert into meta.core_checks values ($c, $t, $seq, $mode, $passed, $counts, $rows, now())",
+            {"c": check, "t": table, "seq": seq, "mode": mode, "passed": passed, "counts": json.dumps(counts),
+             "rows": _checked_row_counts(con, table)})
+    return CheckRun(seq, mode, counts, passed)
+
+
+@dg.asset_check(asset="contacts", pool="warehouse",
+                description="Contact ids and keys are unique (a duplicate would count twice in stays)")
+def contacts_unique_ids(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    with duckdb.get_connection() as con:
+        run = run_core_check(con, "contacts_unique_ids")
+    return dg.AssetCheckResult(passed=run.passed, severity=dg.AssetCheckSeverity.WARN,
+                               metadata={"mode": run.mode, **run.counts})
+
+
+@dg.asset_check(asset="stays", blocking=True, pool="warehouse",
                 description="Every physical-attendance contact is in exactly one stay; n_contacts is right; "
                             "stay ids are unique")
 def stays_cover_contacts(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     with duckdb.get_connection() as con:
-        physical, members, several, wrong_n, duplicate_ids = stays_check_counts(con)
-    return dg.AssetCheckResult(
-        passed=physical == members and several == 0 and wrong_n == 0 and duplicate_ids == 0,
-        metadata={"physical_contacts": int(physical), "stay_members": int(members),
-                  "contacts_in_several_stays": int(several), "stays_with_wrong_n_contacts": int(wrong_n),
-                  "duplicate_stay_ids": int(duplicate_ids)},
-    )
+        run = run_core_check(con, "stays_cover_contacts")
+    return dg.AssetCheckResult(passed=run.passed, metadata={"mode": run.mode, **run.counts})
