@@ -38,8 +38,12 @@ the equations say, so protecting against the equations also protects against the
 
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -98,6 +102,15 @@ LINKED_MEASURES: dict[str, tuple[tuple[str, ...], ...]] = {
 CELL_ALIASES: dict[str, dict[str, dict[str, str]]] = {
     "p1_ung_mental_sundhed": {"share": {"all": "16-24"}},
 }
+# The disclosure cache (suppress_small_cells(cache_dir=...)): one file per table holding the key of the
+# table's inputs and the mark of each of its rows (0 shown, 1 primary, 2 secondary) in canonical order.
+# The key covers this module's source, so any change to the code here invalidates every entry.
+CACHE_MAGIC = b"disclosure-marks 1\n"
+CODE_VERSION = hashlib.sha256(Path(__file__).read_bytes()).digest()
+REASON_CODES = {None: 0, "primary": 1, "secondary": 2}
+# Everything a table's marks are computed from (besides threshold, nesting and the per-indicator rules).
+KEY_TEXT_COLUMNS = ("measure", *CELL_KEYS, "unit")
+KEY_NUMBER_COLUMNS = ("numerator", "denominator", "value")
 
 
 @dataclass
@@ -549,6 +562,7 @@ def suppress_small_cells(
     table_keys: Sequence[str] = TABLE_KEYS,
     linked: dict[str, tuple[tuple[str, ...], ...]] | None = None,
     derived: dict[str, tuple[dict[str, int], ...]] | None = None,
+    cache_dir: Path | None = None,
 ) -> pl.DataFrame:
     """The rows of `values` with small and recoverable cells hidden; never drops a row.
 
@@ -563,6 +577,13 @@ def suppress_small_cells(
     Within a group of linked measures a cell (breakdown, sex, age group) is one unknown with the
     counts of all those measures: hidden in one measure means hidden in all, except rows whose
     counts are all zero (zeros stay zeros).
+
+    `cache_dir`: where to keep each table's marks between runs (None: no cache). A table's pattern is
+    a function of its rows, the threshold, the geography nesting, its indicator's linked/derived/alias
+    rules and this module's code, so an entry whose key (a hash of all of these) matches is reused
+    exactly; an entry that is missing, stale, unreadable or corrupt is recomputed and rewritten. The
+    entries hold row marks and hashes of mart rows, nothing else; they are as confidential as the
+    (unsuppressed) marts they come from and must not be published.
     """
     if threshold < 1:
         raise ValueError("threshold must be at least 1")
@@ -574,17 +595,27 @@ def suppress_small_cells(
         if c not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=pl.Float64).alias(c))
     marks: list[pl.DataFrame] = []
+    rules = _nesting_text(nesting).encode() + repr((threshold, tuple(table_keys))).encode()
     for _, table in df.group_by(list(table_keys), maintain_order=True):
-        counts = _count_matrix(table)
-        if "measure" in table_keys or table.get_column("measure").n_unique() == 1:
-            groups = [table.get_column("measure").unique().to_list()]
-        else:
-            groups = measure_groups(table, counts, linked.get(str(table.get_column("indicator_id")[0]), ()))
-        for group in groups:
-            sel = table.get_column("measure").is_in(group).to_numpy() if len(groups) > 1 else np.ones(table.height, bool)
-            marks.append(_group_marks(table.filter(pl.Series(sel)), counts[sel], group, nesting, threshold,
-                                      derived.get(str(table.get_column("indicator_id")[0]), ()),
-                                      CELL_ALIASES.get(str(table.get_column("indicator_id")[0]))))
+        if cache_dir is None:
+            marks.extend(_table_marks(table, table_keys, nesting, threshold, linked, derived))
+            continue
+        # cached: the table in a canonical order (the marts' row order is not stable between reads),
+        # so its key and its marks do not depend on how the rows arrived
+        table = table.sort([*KEY_TEXT_COLUMNS[: len(KEY_TEXT_COLUMNS) - ("unit" not in table.columns)],
+                            *KEY_NUMBER_COLUMNS], nulls_last=True)
+        ind = str(table.get_column("indicator_id")[0]) if "indicator_id" in table.columns else ""
+        key = _table_key(table, table_keys, rules + repr((linked.get(ind, ()), derived.get(ind, ()),
+                                                          CELL_ALIASES.get(ind))).encode())
+        path = Path(cache_dir) / _entry_name(table, table_keys)
+        codes = _read_entry(path, key, table.height)
+        if codes is None:
+            computed = pl.concat(_table_marks(table, table_keys, nesting, threshold, linked, derived))
+            codes = _codes_in_order(table.get_column("_row").to_numpy(), computed)
+            _write_entry(path, key, codes)
+        reasons = np.array([None, "primary", "secondary"], dtype=object)[codes]
+        marks.append(pl.DataFrame({"_row": table.get_column("_row"),
+                                   "suppressed": pl.Series(reasons.tolist(), dtype=pl.Utf8)}))
     mark = pl.concat(marks) if marks else pl.DataFrame(schema={"_row": pl.UInt32, "suppressed": pl.Utf8})
     out = df.join(mark, on="_row", how="left").sort("_row")
     hide = pl.col("suppressed").is_not_null()
@@ -600,3 +631,100 @@ def suppress_small_cells(
             .alias("flags")
         )
     return out.select([*values.columns, "suppressed"])
+
+
+def _table_marks(table: pl.DataFrame, table_keys: Sequence[str], nesting: dict[tuple[str, str], dict[str, str]],
+                 threshold: int, linked: dict[str, tuple[tuple[str, ...], ...]],
+                 derived: dict[str, tuple[dict[str, int], ...]]) -> list[pl.DataFrame]:
+    """`_row` -> reason for every row of one table, one frame per group of linked measures."""
+    counts = _count_matrix(table)
+    ind = str(table.get_column("indicator_id")[0]) if "indicator_id" in table.columns else ""
+    if "measure" in table_keys or table.get_column("measure").n_unique() == 1:
+        groups = [table.get_column("measure").unique().to_list()]
+    else:
+        groups = measure_groups(table, counts, linked.get(ind, ()))
+    out = []
+    for group in groups:
+        sel = table.get_column("measure").is_in(group).to_numpy() if len(groups) > 1 else np.ones(table.height, bool)
+        out.append(_group_marks(table.filter(pl.Series(sel)), counts[sel], group, nesting, threshold,
+                                derived.get(ind, ()), CELL_ALIASES.get(ind)))
+    return out
+
+
+# --- the disclosure cache -----------------------------------------------------------------------------
+
+
+def _nesting_text(nesting: dict[tuple[str, str], dict[str, str]]) -> str:
+    return repr(sorted((pair, sorted(mapping.items())) for pair, mapping in nesting.items()))
+
+
+def _table_key(table: pl.DataFrame, table_keys: Sequence[str], rules: bytes) -> bytes:
+    """SHA-256 of a table's inputs (rows in their canonical order), its rules and this module's code."""
+    h = hashlib.sha256(CACHE_MAGIC + CODE_VERSION + rules)
+    text_cols = [c for c in (*table_keys, *KEY_TEXT_COLUMNS) if c in table.columns]
+    h.update(repr(text_cols).encode())
+    text = table.select(pl.concat_str([pl.col(c).cast(pl.Utf8).fill_null("\x00") for c in text_cols],
+                                      separator="\x1f")).to_series().to_list()
+    h.update("\x1e".join(text).encode())
+    for c in KEY_NUMBER_COLUMNS:
+        col = table.get_column(c).cast(pl.Float64) if c in table.columns else pl.Series([None] * table.height,
+                                                                                          dtype=pl.Float64)
+        h.update(c.encode() + col.is_null().to_numpy().tobytes())
+        x = col.fill_null(0.0).to_numpy().astype(np.float64)
+        x[np.isnan(x)] = np.nan  # one NaN bit pattern
+        h.update(x.tobytes())
+    return h.digest()
+
+
+def _entry_name(table: pl.DataFrame, table_keys: Sequence[str]) -> str:
+    """One file per table (its key values), so a changed table replaces its entry instead of adding one."""
+    ident = repr([(c, str(table.get_column(c)[0])) for c in table_keys if c in table.columns])
+    return hashlib.sha256(ident.encode()).hexdigest()[:32] + ".bin"
+
+
+def _codes_in_order(rows: np.ndarray, computed: pl.DataFrame) -> np.ndarray:
+    """The marks of `computed` (`_row`, `suppressed`) as codes in the order of `rows`."""
+    crow = computed.get_column("_row").to_numpy()
+    code = computed.select(pl.col("suppressed").replace_strict({"primary": 1, "secondary": 2}, default=0,
+                                                               return_dtype=pl.UInt8)).to_series().to_numpy()
+    order = np.argsort(crow)
+    pos = np.searchsorted(crow[order], rows)
+    if not np.array_equal(crow[order][pos], rows):
+        raise AssertionError("disclosure marks do not cover the table's rows")
+    return code[order][pos].astype(np.uint8)
+
+
+def _read_entry(path: Path, key: bytes, n: int) -> np.ndarray | None:
+    """The codes stored for `key`, or None when the entry is missing, stale or corrupt."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = len(CACHE_MAGIC) + 32 + 8
+    if len(data) != head + n + 32 or not data.startswith(CACHE_MAGIC):
+        return None
+    if data[len(CACHE_MAGIC):len(CACHE_MAGIC) + 32] != key or int.from_bytes(data[head - 8:head], "little") != n:
+        return None
+    if hashlib.sha256(data[:-32]).digest() != data[-32:]:
+        return None
+    codes = np.frombuffer(data[head:head + n], dtype=np.uint8)
+    return codes if bool((codes <= 2).all()) else None
+
+
+def _write_entry(path: Path, key: bytes, codes: np.ndarray) -> None:
+    """Write an entry atomically (a temporary file renamed into place); a failed write only costs a recompute."""
+    body = CACHE_MAGIC + key + int(codes.size).to_bytes(8, "little") + codes.astype(np.uint8).tobytes()
+    data = body + hashlib.sha256(body).digest()
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".bin")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        tmp = None
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 Every function here draws from tables that already passed disclosure control (hidden values are
 null and are simply not drawn), writes PNG and SVG next to each other, closes its figure, and
 returns the paths written. Nothing here reads the warehouse or decides what to suppress.
+`draw` runs one figure by name, so that the report can hand figures to a worker process.
 """
 
 from __future__ import annotations
@@ -151,3 +152,22 @@ def funnel_figure(
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     return save_figure(fig, base, footer)
+
+
+FIGURES = {"target_figure": target_figure, "regions_figure": regions_figure, "funnel_figure": funnel_figure}
+
+
+def draw(name: str, args: tuple) -> list[Path]:
+    """Draw one figure: `FIGURES[name](*args)` (what a report's worker process runs)."""
+    return FIGURES[name](*args)
+
+
+def warm() -> int:
+    """Load what the first figure would (pyplot, fonts) in a fresh worker process; returns its pid."""
+    import os
+
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_title("warm", fontsize=8)
+    fig.canvas.draw()
+    plt.close(fig)
+    return os.getpid()

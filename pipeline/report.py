@@ -16,9 +16,11 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import multiprocessing
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,6 +58,8 @@ OVERVIEW_COLUMNS = [
     "target_year", "needed_change", "status", "projection_value",
 ]
 PROVENANCE_COLUMNS = ("run_id", "catalogue_version", "data_version")
+# Processes drawing the figures while the main one writes the tables (the machine has two cores).
+FIGURE_WORKERS = 1
 # target_progress column -> the mask saying it restates (or could be solved back to) a hidden value
 PROGRESS_MASKS = {
     "latest_value": "hidden_latest",
@@ -402,6 +406,12 @@ def load_report_inputs(con: duckdb.DuckDBPyConnection, years: Sequence[int], mar
     return ReportInputs(values, progress, geography)
 
 
+def disclosure_cache_dir(exports_dir: Path) -> Path:
+    """Where the asset and the command line keep the disclosure cache: beside the year folders, never in one
+    (its entries are as confidential as the marts)."""
+    return Path(exports_dir) / ".cache" / "disclosure"
+
+
 def render_status_reports(
     inputs: ReportInputs,
     years: Sequence[int],
@@ -410,8 +420,14 @@ def render_status_reports(
     catalogue: Mapping[str, Any] | None = None,
     threshold: int = DEFAULT_THRESHOLD,
     commit: str | None = None,
+    cache_dir: Path | None = None,
+    workers: int = 0,
 ) -> list[ReportResult]:
-    """Suppress and write the reports of `years` from inputs already read (no database needed)."""
+    """Suppress and write the reports of `years` from inputs already read (no database needed).
+
+    `cache_dir`: the disclosure cache (`suppress_small_cells`); None computes every table. `workers`:
+    processes that draw the figures while this one writes the workbook and the CSV files (0: all here,
+    one after the other). The output is the same either way."""
     if catalogue is None:
         from pipeline.catalogue import load_catalogue  # the catalogue is optional for tests
 
@@ -421,18 +437,87 @@ def render_status_reports(
     missing = sorted(set(years) - present)
     if missing:
         raise ValueError(f"the marts have no indicator values for {', '.join(map(str, missing))}")
-    suppressed = with_area(suppress_small_cells(values, threshold=threshold, geography=geography), geography)
-    commit = commit if commit is not None else git_commit()
-    synthetic = bool(raw_dir and (raw_dir / "_synthetic.json").exists())
-    return [
-        _write_year(year, values.filter(pl.col("year") <= year), suppressed.filter(pl.col("year") <= year), progress,
-                    exports_dir, catalogue, threshold, commit, synthetic)
-        for year in sorted(years)
-    ]
+    # started first: the workers import matplotlib while this process suppresses
+    pool = _figure_pool(workers) if workers > 0 else None
+    try:
+        suppressed = with_area(suppress_small_cells(values, threshold=threshold, geography=geography,
+                                                    cache_dir=cache_dir), geography)
+        commit = commit if commit is not None else git_commit()
+        synthetic = bool(raw_dir and (raw_dir / "_synthetic.json").exists())
+        return [
+            _write_year(year, values.filter(pl.col("year") <= year), suppressed.filter(pl.col("year") <= year),
+                        progress, exports_dir, catalogue, threshold, commit, synthetic, pool)
+            for year in sorted(years)
+        ]
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _figure_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for the figures (spawned: nothing of this process's threads is inherited)."""
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(workers):
+        pool.submit(figures.warm)
+    return pool
+
+
+@dataclass
+class FigureJob:
+    """One figure of the report: what `figures.draw` is called with, and what the HTML says about it."""
+
+    kind: str
+    caption: str
+    prov: dict[str, str]
+    draw: str
+    args: tuple
+
+
+def draw_figures(jobs: Sequence[FigureJob], pool: ProcessPoolExecutor | None,
+                 while_drawing: Any = None) -> list[list[Path]]:
+    """The files of each job, in job order. With a pool, the jobs go to the workers, `while_drawing()`
+    runs here meanwhile, and then this process draws the jobs no worker has started yet. A figure that
+    fails fails the report, naming the figure."""
+    if pool is None:
+        if while_drawing is not None:
+            while_drawing()
+        return [_draw_here(job) for job in jobs]
+    futures: list[Future] = [pool.submit(figures.draw, job.draw, job.args) for job in jobs]
+    try:
+        if while_drawing is not None:
+            while_drawing()
+        out: list[list[Path] | None] = [None] * len(jobs)
+        for i in reversed(range(len(jobs))):  # the last jobs are the ones the workers reach last
+            if futures[i].cancel():
+                out[i] = _draw_here(jobs[i])
+        for i, (job, fut) in enumerate(zip(jobs, futures, strict=True)):
+            if out[i] is None:
+                try:
+                    out[i] = fut.result()
+                except Exception as exc:
+                    raise RuntimeError(f"status report: figure {_figure_name(job)} failed in a worker process: "
+                                       f"{type(exc).__name__}: {exc}") from exc
+        return out  # type: ignore[return-value]
+    finally:
+        for fut in futures:
+            fut.cancel()
+
+
+def _draw_here(job: FigureJob) -> list[Path]:
+    try:
+        return figures.draw(job.draw, job.args)
+    except Exception as exc:
+        raise RuntimeError(f"status report: figure {_figure_name(job)} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _figure_name(job: FigureJob) -> str:
+    base = next((a for a in job.args if isinstance(a, Path)), None)
+    return base.name if base is not None else job.kind
 
 
 def _write_year(year: int, values: pl.DataFrame, suppressed: pl.DataFrame, progress: pl.DataFrame, exports_dir: Path,
-                catalogue: Mapping[str, Any], threshold: int, commit: str | None, synthetic: bool) -> ReportResult:
+                catalogue: Mapping[str, Any], threshold: int, commit: str | None, synthetic: bool,
+                pool: ProcessPoolExecutor | None = None) -> ReportResult:
     progress_s = suppress_progress(progress, suppressed)
     final = exports_dir / str(year)
     work = exports_dir / f".{year}.partial"
@@ -446,8 +531,8 @@ def _write_year(year: int, values: pl.DataFrame, suppressed: pl.DataFrame, progr
     indicator_ids += sorted(set(values.get_column("indicator_id").to_list()) - set(indicator_ids))
 
     sheets: list[Sheet] = [overview_sheet(progress_s, catalogue, year)]
-    sections = []
-    figure_files: list[Path] = []
+    jobs: list[list[FigureJob]] = []
+    all_notes: list[list[str]] = []
     for ind in indicator_ids:
         spec = catalogue.get(ind)
         rows = indicator_sheet_rows(suppressed, ind, year)
@@ -455,20 +540,28 @@ def _write_year(year: int, values: pl.DataFrame, suppressed: pl.DataFrame, progr
         code = _spec_attr(spec, "code", "")
         title = f"{code} {_spec_attr(spec, 'name_en', ind)}: {year} (earlier years: national only)".strip()
         sheets.append(Sheet.of_values(ind[:31], title, rows, notes))
-        figs = indicator_figures(suppressed, progress_s, spec, ind, year, work / "figures", commit)
-        figure_files += [p for f in figs for p in f["files"]]
-        sections.append(indicator_section(suppressed, spec, ind, year, figs, notes, commit))
+        jobs.append(figure_jobs(suppressed, progress_s, spec, ind, year, work / "figures", commit))
+        all_notes.append(notes)
     method = method_rows(catalogue)
     sheets.append(Sheet(name="method", title="Method appendix (from the indicator catalogue)", frame=method))
 
     workbook = work / f"status_report_{year}.xlsx"
-    write_workbook(workbook, sheets, legend)
-    csv_files = []
-    for sheet in sheets:
-        path = work / "tables" / f"{sheet.name}.csv"
-        write_csv(path, sheet)
-        csv_files.append(path)
-    (work / "tables" / "README.txt").write_text(legend + "\n" + NON_ADDITIVE_NOTE + "\n", encoding="utf-8")
+    csv_files = [work / "tables" / f"{sheet.name}.csv" for sheet in sheets]
+
+    def write_tables() -> None:
+        write_workbook(workbook, sheets, legend)
+        for sheet, path in zip(sheets, csv_files, strict=True):
+            write_csv(path, sheet)
+        (work / "tables" / "README.txt").write_text(legend + "\n" + NON_ADDITIVE_NOTE + "\n", encoding="utf-8")
+
+    flat = [job for per in jobs for job in per]
+    drawn = iter(draw_figures(flat, pool, while_drawing=write_tables))
+    sections = []
+    figure_files: list[Path] = []
+    for ind, per, notes in zip(indicator_ids, jobs, all_notes, strict=True):
+        figs = [{"kind": job.kind, "caption": job.caption, "files": next(drawn), "prov": job.prov} for job in per]
+        figure_files += [p for f in figs for p in f["files"]]
+        sections.append(indicator_section(suppressed, catalogue.get(ind), ind, year, figs, notes, commit))
 
     html = work / f"status_report_{year}.html"
     html.write_text(render_html(year, sheets[0], sections, method, legend, synthetic, threshold,
@@ -501,7 +594,15 @@ def overview_sheet(progress_s: pl.DataFrame, catalogue: Mapping[str, Any], year:
 
 def indicator_figures(suppressed: pl.DataFrame, progress_s: pl.DataFrame, spec: Any, ind: str, year: int,
                       folder: Path, commit: str | None) -> list[dict[str, Any]]:
-    """Every figure of one indicator: a target figure per target row, regions side by side, the P4 funnel."""
+    """Every figure of one indicator drawn here: a target figure per target row, regions side by side, the P4 funnel."""
+    jobs = figure_jobs(suppressed, progress_s, spec, ind, year, folder, commit)
+    return [{"kind": job.kind, "caption": job.caption, "files": files, "prov": job.prov}
+            for job, files in zip(jobs, draw_figures(jobs, None), strict=True)]
+
+
+def figure_jobs(suppressed: pl.DataFrame, progress_s: pl.DataFrame, spec: Any, ind: str, year: int,
+                folder: Path, commit: str | None) -> list[FigureJob]:
+    """The figures of one indicator, not yet drawn (only suppressed rows go into them)."""
     out = []
     name = str(_spec_attr(spec, "name_en", ind))
     national = suppressed.filter((pl.col("indicator_id") == ind) & (pl.col("breakdown_level") == "national")
@@ -515,9 +616,9 @@ def indicator_figures(suppressed: pl.DataFrame, progress_s: pl.DataFrame, spec: 
             prov = provenance(series, commit)
             base = folder / f"{ind}_{t['measure']}_{t['age_group']}_target"
             unit = str(series.get_column("unit").drop_nulls().first() or "")
-            files = figures.target_figure(series, t, f"{name} ({t['age_group']})", unit, breaks, base, _footer(prov))
-            out.append({"kind": "target", "caption": f"{name}: national series, {t['measure']}, age group "
-                        f"{t['age_group']}, with baseline, target and projection", "files": files, "prov": prov})
+            out.append(FigureJob("target", f"{name}: national series, {t['measure']}, age group "
+                                 f"{t['age_group']}, with baseline, target and projection", prov, "target_figure",
+                                 (series, t, f"{name} ({t['age_group']})", unit, breaks, base, _footer(prov))))
     measure = headline_measure(spec, suppressed, ind)
     cur = suppressed.filter((pl.col("indicator_id") == ind) & (pl.col("measure") == measure) & (pl.col("year") == year)
                             & (pl.col("sex") == "all") & (pl.col("age_group") == "all"))
@@ -528,21 +629,20 @@ def indicator_figures(suppressed: pl.DataFrame, progress_s: pl.DataFrame, spec: 
     if not regions.is_empty() or not regions27.is_empty():
         prov = provenance(pl.concat([regions, regions27]), commit)
         unit = str(cur.get_column("unit").drop_nulls().first() or "")
-        files = figures.regions_figure(regions, regions27, f"{name}, {year} ({measure})", unit,
-                                       folder / f"{ind}_{measure}_regions", _footer(prov))
-        out.append({"kind": "regions", "caption": f"{name}, {year}: regions before and from 2027, with 95 % CI",
-                    "files": files, "prov": prov})
+        out.append(FigureJob("regions", f"{name}, {year}: regions before and from 2027, with 95 % CI", prov,
+                             "regions_figure", (regions, regions27, f"{name}, {year} ({measure})", unit,
+                                                folder / f"{ind}_{measure}_regions", _footer(prov))))
     if ind == "p4_genindlaeggelse" or _spec_attr(spec, "code") == "P4":
         councils = cur.filter(pl.col("breakdown_level") == "sundhedsraad")
         nat = cur.filter(pl.col("breakdown_level") == "national").get_column("value").to_list()
         if not councils.is_empty() and nat and nat[0] is not None:
             unit = str(cur.get_column("unit").drop_nulls().first() or "")
             prov = provenance(councils, commit)
-            files = figures.funnel_figure(councils, float(nat[0]), 100.0 if unit == "percent" else 1.0,
-                                          f"{name}, {year}: health councils", folder / f"{ind}_{measure}_funnel",
-                                          _footer(prov))
-            out.append({"kind": "funnel", "caption": f"{name}, {year}: funnel plot of the health councils "
-                        "(95 % and 99.8 % limits around the national value)", "files": files, "prov": prov})
+            out.append(FigureJob("funnel", f"{name}, {year}: funnel plot of the health councils "
+                                 "(95 % and 99.8 % limits around the national value)", prov, "funnel_figure",
+                                 (councils, float(nat[0]), 100.0 if unit == "percent" else 1.0,
+                                  f"{name}, {year}: health councils", folder / f"{ind}_{measure}_funnel",
+                                  _footer(prov))))
     return out
 
 
@@ -602,6 +702,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"raw extracts, only to detect synthetic data (default {s.raw_dir})")
     parser.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD,
                         help="smallest count shown (counts 1 to threshold-1 are hidden; default 5)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="suppress every table afresh (default: reuse <exports>/.cache/disclosure)")
+    parser.add_argument("--workers", type=int, default=FIGURE_WORKERS,
+                        help=f"processes drawing the figures meanwhile (0: none; default {FIGURE_WORKERS})")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -617,8 +721,10 @@ def main(args: argparse.Namespace) -> int:
     finally:
         con.close()
     try:
+        cache = None if getattr(args, "no_cache", False) else disclosure_cache_dir(Path(args.exports_dir))
         result = render_status_reports(inputs, [args.year], Path(args.exports_dir), Path(args.raw_dir),
-                                       threshold=args.threshold)[0]
+                                       threshold=args.threshold, cache_dir=cache,
+                                       workers=getattr(args, "workers", FIGURE_WORKERS))[0]
     except ValueError as exc:
         print(f"pipeline report: {exc}")
         return 2
