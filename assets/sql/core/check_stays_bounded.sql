@@ -5,8 +5,9 @@
 -- unique and not NULL, contacts were in at most one stay, and every n_contacts matched; the write
 -- deleted whole stays (with all their members) and inserted new ones. So:
 -- - a contact in several stays, or a stay id held twice, has a written row, whose stay id is a written
---   one (or NULL): counting over the rows of the written ids (and NULL ids) against the whole tables
---   gives the full query's surplus; a NULL contact or stay id adds one as in the full query;
+--   one (or NULL): the surplus over the contact (stay) ids of the rows of the written stay ids (and NULL
+--   ids), counted in the whole table, is the full query's; a NULL contact or stay id adds one as in the
+--   full query. The contacts' surplus is the members holding such a contact id less the distinct ids;
 -- - a stay whose n_contacts can be wrong has a written id (members or stays row), or a NULL id
 --   (written: it matches no member, as in the full query's join);
 -- - physical contacts and stay members are totals over the whole tables, as in the full query.
@@ -16,11 +17,6 @@ m_written as materialized (
     where stay_id in (select stay_id from ids) or stay_id is null
 ),
 m_ids as materialized (select distinct contact_id from m_written where contact_id is not null),
-m_total as (
-    select count(*) as n from core.stay_contacts
-    where contact_id in (select contact_id from m_ids)
-    group by contact_id
-),
 m_per_stay as (select stay_id, count(*) as n from m_written where stay_id is not null group by stay_id),
 s_written as materialized (
     select stay_id, n_contacts from core.stays
@@ -31,7 +27,8 @@ select
     (select count(*) from core.contacts where physical and pnr is not null and start_ts is not null)
         as physical_contacts,
     (select count(*) from core.stay_contacts) as stay_members,
-    (select coalesce(sum(n - 1), 0) from m_total)
+    (select count(*) from core.stay_contacts where contact_id in (select contact_id from m_ids))
+      - (select count(*) from m_ids)
       + (select count(*) - count(contact_id) from core.stay_contacts) as in_several_stays,
     (select count(*) from s_written as s left join m_per_stay as m using (stay_id)
       where s.n_contacts <> coalesce(m.n, 0)) as wrong_n_contacts,
