@@ -5,8 +5,9 @@
 -- with an action or secondary diagnosis in that range (core.diagnoses: refuted rows already dropped).
 -- Age on $age_ref_month/$age_ref_day of Y; residence = bef on 1 January Y (else the latest earlier).
 -- Flag `incomplete_lookback` when Y-1 lies before the first LPR year in the data.
--- Codes are upper-case in core (deaths.sql, diagnoses.sql). For a bound of at most 4 characters, `code >= from` is
--- `substr(code, 1, 4) >= from`; the plain comparison first keeps the 44 M diagnoses cheap to filter.
+-- Diagnosis codes are upper-case in core (diagnoses.sql). For a bound of at most 4 characters,
+-- `code >= from` is `substr(code, 1, 4) >= from`; the plain comparison first keeps the 44 M national
+-- diagnoses cheap to filter.
 with first_lpr as (
     select min(source_year) as first_year from core.contacts
 ),
@@ -24,7 +25,7 @@ pop as (
 suicide as (
     select pnr, year(doddato)::integer as year
     from core.deaths
-    where c_dodsaarsag >= $self_harm_from and substr(c_dodsaarsag, 1, 4) <= $self_harm_to
+    where upper(substr(c_dodsaarsag, 1, 4)) between $self_harm_from and $self_harm_to
 ),
 attempt as (
     select distinct c.pnr, year(c.start_ts)::integer as year
