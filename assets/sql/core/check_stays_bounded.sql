@@ -11,7 +11,7 @@
 -- - a stay whose n_contacts can be wrong has a written id (members or stays row), or a NULL id
 --   (written: it matches no member, as in the full query's join);
 -- - physical contacts and stay members are totals over the whole tables, as in the full query.
-with ids as materialized (select distinct stay_id from stays_check_ids where stay_id is not null),
+with ids as materialized (select stay_id from stays_check_ids where stay_id is not null),
 m_written as materialized (
     select stay_id, contact_id from core.stay_contacts
     where stay_id in (select stay_id from ids) or stay_id is null
