@@ -527,20 +527,24 @@ def _write_year(year: int, values: pl.DataFrame, suppressed: pl.DataFrame, progr
 
     legend = LEGEND.format(t1=threshold - 1)
     non_additive = non_additive_measures(values.filter(pl.col("year") == year))
-    indicator_ids = [i for i in catalogue if i in set(values.get_column("indicator_id").to_list())]
-    indicator_ids += sorted(set(values.get_column("indicator_id").to_list()) - set(indicator_ids))
+    present = set(values.get_column("indicator_id").unique().to_list())
+    indicator_ids = [i for i in catalogue if i in present]
+    indicator_ids += sorted(present - set(indicator_ids))
 
     sheets: list[Sheet] = [overview_sheet(progress_s, catalogue, year)]
     jobs: list[list[FigureJob]] = []
     all_notes: list[list[str]] = []
+    # each indicator's rows once (every step below starts by selecting one indicator)
+    by_indicator = {key[0]: part for key, part in
+                    suppressed.partition_by("indicator_id", as_dict=True, maintain_order=True).items()}
     for ind in indicator_ids:
         spec = catalogue.get(ind)
-        rows = indicator_sheet_rows(suppressed, ind, year)
+        rows = indicator_sheet_rows(by_indicator[ind], ind, year)
         notes = [NON_ADDITIVE_NOTE + f" (measure: {m})" for (i, m) in sorted(non_additive) if i == ind]
         code = _spec_attr(spec, "code", "")
         title = f"{code} {_spec_attr(spec, 'name_en', ind)}: {year} (earlier years: national only)".strip()
         sheets.append(Sheet.of_values(ind[:31], title, rows, notes))
-        jobs.append(figure_jobs(suppressed, progress_s, spec, ind, year, work / "figures", commit))
+        jobs.append(figure_jobs(by_indicator[ind], progress_s, spec, ind, year, work / "figures", commit))
         all_notes.append(notes)
     method = method_rows(catalogue)
     sheets.append(Sheet(name="method", title="Method appendix (from the indicator catalogue)", frame=method))
@@ -561,7 +565,7 @@ def _write_year(year: int, values: pl.DataFrame, suppressed: pl.DataFrame, progr
     for ind, per, notes in zip(indicator_ids, jobs, all_notes, strict=True):
         figs = [{"kind": job.kind, "caption": job.caption, "files": next(drawn), "prov": job.prov} for job in per]
         figure_files += [p for f in figs for p in f["files"]]
-        sections.append(indicator_section(suppressed, catalogue.get(ind), ind, year, figs, notes, commit))
+        sections.append(indicator_section(by_indicator[ind], catalogue.get(ind), ind, year, figs, notes, commit))
 
     html = work / f"status_report_{year}.html"
     html.write_text(render_html(year, sheets[0], sections, method, legend, synthetic, threshold,
