@@ -16,11 +16,13 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import logging
 import multiprocessing
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from pipeline.config import PROJECT_ROOT, Settings
 from pipeline.db import table_exists
 from pipeline.disclosure import DEFAULT_THRESHOLD, HIDDEN_COLUMNS, suppress_small_cells
 
+LOG = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SQL = TEMPLATES / "sql"
 MARK = "[x]"
@@ -477,12 +480,17 @@ def draw_figures(jobs: Sequence[FigureJob], pool: ProcessPoolExecutor | None,
                  while_drawing: Any = None) -> list[list[Path]]:
     """The files of each job, in job order. With a pool, the jobs go to the workers, `while_drawing()`
     runs here meanwhile, and then this process draws the jobs no worker has started yet. A figure that
-    fails fails the report, naming the figure."""
+    fails fails the report, naming the figure. A pool broken before it got a job (its workers could not
+    start) draws nothing: everything is drawn here, with a warning."""
     if pool is None:
         if while_drawing is not None:
             while_drawing()
         return [_draw_here(job) for job in jobs]
-    futures: list[Future] = [pool.submit(figures.draw, job.draw, job.args) for job in jobs]
+    try:
+        futures: list[Future] = [pool.submit(figures.draw, job.draw, job.args) for job in jobs]
+    except BrokenProcessPool as exc:  # the workers did not start (e.g. a __main__ spawn cannot re-import)
+        LOG.warning("status report: the figure workers did not start (%s); drawing the figures here", exc)
+        return draw_figures(jobs, None, while_drawing)
     try:
         if while_drawing is not None:
             while_drawing()

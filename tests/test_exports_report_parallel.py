@@ -3,6 +3,8 @@ writes; a figure that fails (here or in the worker) fails the report and leaves 
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 import time
 from pathlib import Path
@@ -103,3 +105,21 @@ def test_a_figure_failing_in_the_worker_names_the_figure(inputs, tmp_path: Path)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     assert not list(tmp_path.glob("lost_target*"))
+
+
+def test_a_pool_whose_worker_did_not_start_draws_here(inputs, tmp_path: Path, caplog: pytest.LogCaptureFixture):
+    data, _ = inputs
+    series = data.values.filter((pl.col("indicator_id") == "p2_tvang_personer") & (pl.col("breakdown_level") == "national")
+                                & (pl.col("sex") == "all") & (pl.col("age_group") == "all"))
+    job = FigureJob("target", "caption", {}, "target_figure", (series, {}, "t", "", {}, tmp_path / "here_target", None))
+    pool = report._figure_pool(1)
+    try:
+        dead = pool.submit(os._exit, 1)  # the worker dies: the pool is broken before it gets a figure
+        with pytest.raises(Exception, match="terminated abruptly"):
+            dead.result(timeout=60)
+        with caplog.at_level(logging.WARNING, logger="pipeline.report"):
+            files = draw_figures([job], pool)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    assert [p.name for p in files[0]] == ["here_target.png", "here_target.svg"] and all(p.exists() for p in files[0])
+    assert "did not start" in caplog.text
