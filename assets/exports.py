@@ -3,9 +3,11 @@
 What belongs here: the Dagster wiring only. The report itself (reading the marts, disclosure
 control, workbook, CSV, figures, HTML) is `pipeline.report` (`load_report_inputs` reads the marts
 once, `render_status_reports` does the rest without the warehouse), also behind `pipeline report --year YYYY`.
-The asset keeps the disclosure cache under `<exports>/.cache/disclosure/` (a refresh recomputes only the
+The asset keeps the disclosure cache in `.cache/disclosure/` beside the warehouse (a refresh recomputes only the
 tables whose rows changed) and draws the figures in one worker process while it writes the tables.
 """
+
+from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -34,7 +36,7 @@ def status_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource, set
     with duckdb.get_connection() as con:
         inputs = load_report_inputs(con, years, settings.marts_path)
     results = render_status_reports(inputs, years, settings.exports_path, settings.raw_path,
-                                    cache_dir=disclosure_cache_dir(settings.exports_path), workers=FIGURE_WORKERS)
+                                    cache_dir=disclosure_cache_dir(Path(settings.warehouse)), workers=FIGURE_WORKERS)
     for year, result in zip(years, results, strict=True):
         written[str(year)] = len(result.figure_files)
         hidden += result.hidden_cells

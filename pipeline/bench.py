@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     # what the full run cached, as a real refresh would)
     from pipeline.report import disclosure_cache_dir
 
-    shutil.rmtree(disclosure_cache_dir(settings.exports_dir), ignore_errors=True)
+    shutil.rmtree(disclosure_cache_dir(settings.warehouse), ignore_errors=True)
 
     stages, wall, peak, run_id, ok = run_full(settings)
     print(f"bench: full run {'OK' if ok else 'FAILED'} in {wall:.1f}s, peak memory {peak / 1e9:.2f} GB")

@@ -409,10 +409,11 @@ def load_report_inputs(con: duckdb.DuckDBPyConnection, years: Sequence[int], mar
     return ReportInputs(values, progress, geography)
 
 
-def disclosure_cache_dir(exports_dir: Path) -> Path:
-    """Where the asset and the command line keep the disclosure cache: beside the year folders, never in one
-    (its entries are as confidential as the marts)."""
-    return Path(exports_dir) / ".cache" / "disclosure"
+def disclosure_cache_dir(warehouse: Path) -> Path:
+    """Where the asset and the command line keep the disclosure cache: beside the warehouse file, not
+    under the exports (those are handed on; the cache tells primary from secondary hidden cells, so it
+    is as confidential as the marts)."""
+    return Path(warehouse).parent / ".cache" / "disclosure"
 
 
 def render_status_reports(
@@ -715,7 +716,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD,
                         help="smallest count shown (counts 1 to threshold-1 are hidden; default 5)")
     parser.add_argument("--no-cache", action="store_true",
-                        help="suppress every table afresh (default: reuse <exports>/.cache/disclosure)")
+                        help="suppress every table afresh (default: reuse .cache/disclosure beside the warehouse)")
     parser.add_argument("--workers", type=int, default=FIGURE_WORKERS,
                         help=f"processes drawing the figures meanwhile (0: none; default {FIGURE_WORKERS})")
 
@@ -733,7 +734,7 @@ def main(args: argparse.Namespace) -> int:
     finally:
         con.close()
     try:
-        cache = None if getattr(args, "no_cache", False) else disclosure_cache_dir(Path(args.exports_dir))
+        cache = None if getattr(args, "no_cache", False) else disclosure_cache_dir(Path(args.warehouse))
         result = render_status_reports(inputs, [args.year], Path(args.exports_dir), Path(args.raw_dir),
                                        threshold=args.threshold, cache_dir=cache,
                                        workers=getattr(args, "workers", FIGURE_WORKERS))[0]

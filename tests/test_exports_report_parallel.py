@@ -61,7 +61,7 @@ def test_cache_and_worker_write_the_same_report(inputs, tmp_path: Path):
     data, cat_dir = inputs
     catalogue = load_catalogue(cat_dir)
     plain = render_status_reports(data, [2024, 2025], tmp_path / "plain", catalogue=catalogue, commit="c")
-    cache = report.disclosure_cache_dir(tmp_path / "fast")
+    cache = report.disclosure_cache_dir(tmp_path / "warehouse.duckdb")
     cold = render_status_reports(data, [2024, 2025], tmp_path / "fast", catalogue=catalogue, commit="c",
                                  cache_dir=cache, workers=1)
     assert len(list(cache.glob("*.bin"))) == data.values.select("indicator_id", "year").unique().height
