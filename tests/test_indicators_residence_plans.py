@@ -18,6 +18,8 @@ EXPECTED = {
     ("two", 2020): 401,         # the same person in two years asked
     ("two", 2021): 402,
     ("gap", 2021): 501,         # own year missing, the earlier years' rows hold one without kom
+    ("prev", 2021): 801,        # own year missing: the year before's row, not an older one
+    ("prevnull", 2021): 701,    # own year missing, the year before's row has no kom: an older one
 }
 
 
@@ -25,7 +27,7 @@ EXPECTED = {
 def con(tmp_path):
     con = make_world(tmp_path)
     insert(con, "core.persons", [person(p, "1980-05-05") for p in
-                                 ("same", "back", "nullkom", "later", "two", "gap")])
+                                 ("same", "back", "nullkom", "later", "two", "gap", "prev", "prevnull")])
     insert(con, "core.residence", [
         {"pnr": "same", "year": 2021, "kom": 101}, {"pnr": "same", "year": 2020, "kom": 999},
         {"pnr": "back", "year": 2018, "kom": 201}, {"pnr": "back", "year": 2019, "kom": 202},
@@ -33,6 +35,8 @@ def con(tmp_path):
         {"pnr": "later", "year": 2022, "kom": 601},
         {"pnr": "two", "year": 2020, "kom": 401}, {"pnr": "two", "year": 2021, "kom": 402},
         {"pnr": "gap", "year": 2017, "kom": 501}, {"pnr": "gap", "year": 2019, "kom": None},
+        {"pnr": "prev", "year": 2018, "kom": 802}, {"pnr": "prev", "year": 2020, "kom": 801},
+        {"pnr": "prevnull", "year": 2019, "kom": 701}, {"pnr": "prevnull", "year": 2020, "kom": None},
     ])
     run_sql(con, "create table asked (pnr varchar, year integer)")
     insert(con, "asked", [{"pnr": p, "year": y} for p, y in EXPECTED])
