@@ -20,9 +20,12 @@ import logging
 import multiprocessing
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+import sys
+import types
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -459,11 +462,29 @@ def render_status_reports(
 
 
 def _figure_pool(workers: int) -> ProcessPoolExecutor:
-    """Worker processes for the figures (spawned: nothing of this process's threads is inherited)."""
+    """Worker processes for the figures (spawned: nothing of this process's threads is inherited).
+
+    A spawned process normally runs the caller's main script again (as `__mp_main__`): a script that
+    runs the pipeline without an `if __name__ == "__main__":` guard would then run it a second time in
+    the worker. The workers need nothing from the main script (they draw with `pipeline.figures`), so
+    they are started while `__main__` is an empty module (`_no_main_script`); all of them start here,
+    with the warm-up jobs (a pool starts a process per job until it has `workers`)."""
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    for _ in range(workers):
-        pool.submit(figures.warm)
+    with _no_main_script():
+        for _ in range(workers):
+            pool.submit(figures.warm)
     return pool
+
+
+@contextmanager
+def _no_main_script() -> Iterator[None]:
+    """`__main__` as an empty module for a moment: processes spawned meanwhile do not run the main script."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
 
 
 @dataclass

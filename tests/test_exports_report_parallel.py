@@ -123,3 +123,27 @@ def test_a_pool_whose_worker_did_not_start_draws_here(inputs, tmp_path: Path, ca
         pool.shutdown(wait=True, cancel_futures=True)
     assert [p.name for p in files[0]] == ["here_target.png", "here_target.svg"] and all(p.exists() for p in files[0])
     assert "did not start" in caplog.text
+
+
+def test_figure_workers_do_not_run_the_callers_script_again(tmp_path: Path):
+    # a script that renders without an `if __name__ == "__main__":` guard: a spawned worker would run
+    # its top level again (here: another line in the marker file, and another pool) unless the workers
+    # start without the main script
+    import subprocess
+    import sys
+
+    marker = tmp_path / "ran.txt"
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "from pathlib import Path\n"
+        f"with open({str(marker)!r}, 'a') as f:\n"
+        "    f.write('ran\\n')\n"
+        "from pipeline import figures, report\n"
+        "pool = report._figure_pool(1)\n"
+        "assert pool.submit(figures.warm).result(timeout=120) > 0\n"
+        "pool.shutdown(wait=True)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert marker.read_text() == "ran\n"
