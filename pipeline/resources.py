@@ -15,6 +15,7 @@ from pydantic import PrivateAttr
 
 from pipeline.config import Settings, duckdb_memory_limit, parse_years
 
+
 # What a run's DuckDB instance may keep cached between steps; above it a step's end evicts the cache.
 RETAINED_BYTES = 2 * 2**30
 
