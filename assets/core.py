@@ -160,9 +160,14 @@ def _row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 
 
 def _build_dream(con: duckdb.DuckDBPyConnection) -> None:
+    """core.dream_coverage, then core.dream_weeks one ISO year at a time, so it is stored in year order."""
     run_sql_file(con, SQL_DIR / "dream_weeks.sql")
-    if run_sql(con, "select count(*) from core.dream_coverage")[0][0]:
-        run_sql_file(con, SQL_DIR / "dream_weeks_unpivot.sql")
+    years = run_sql(  # the years of the week columns the unpivot selects (named y_YYWW, lower case)
+        con, "select distinct 2000 + cast(substr(column_name, 3, 2) as integer) as y from information_schema.columns "
+             "where table_schema = 'staging' and table_name = 'dream' "
+             "and regexp_full_match(column_name, 'y_[0-9]{2}(0[1-9]|[1-4][0-9]|5[0-3])') order by y")
+    for (year,) in years:
+        run_sql_file(con, SQL_DIR / "dream_weeks_unpivot.sql", {"iso_year": year, "yy": f"{year % 100:02d}"})
 
 
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:

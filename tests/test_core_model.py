@@ -382,6 +382,22 @@ def test_dream_unpivot_non_empty_weeks_including_week_53(con):
     ]
 
 
+def test_dream_weeks_are_stored_in_year_order_whatever_the_column_order(con):
+    # one-year indicator runs (P5, P6) skip other years' row groups only if the table is year-ordered
+    cols = {"pnr": "VARCHAR", "y_2101": "VARCHAR", "y_1952": "VARCHAR", "y_2053": "VARCHAR", "y_1901": "VARCHAR",
+            "Y_1801": "VARCHAR"}
+    stage(con, "dream", [
+        {"pnr": f"p{i}", "y_2101": "740", "y_1952": "111", "y_2053": "", "y_1901": "651", "Y_1801": "111"}
+        for i in range(3)
+    ], columns=cols)
+    build_core(con)
+    stored = [r[0] for r in con.execute("select iso_year from core.dream_weeks order by rowid").fetchall()]
+    assert stored == [2019] * 6 + [2021] * 3
+    # an upper-case week column is covered (case-blind) but, as before, holds no weeks
+    assert con.execute("select distinct iso_year from core.dream_coverage order by 1").fetchall() == [
+        (2018,), (2019,), (2020,), (2021,)]
+
+
 def test_persons_residence_deaths(con):
     stage(con, "bef", [
         {"pnr": "p1", "koen": 1, "foed_dag": date(1990, 2, 3), "kom": 101, "_year": 2019},

@@ -1,21 +1,16 @@
--- core.dream_weeks: DREAM wide -> long, one row per person and non-empty week (set-based UNPIVOT;
--- UNPIVOT drops NULL cells, empty strings are dropped here). Runs only when staging.dream has week
--- columns (see dream_weeks.sql for the shell and the coverage). The ISO year and week come from a
--- join with the week columns (one parse per column instead of one per cell: ~20 % faster).
+-- core.dream_weeks: DREAM wide -> long for the week columns of one ISO year ($iso_year; its columns
+-- y_YYWW, YY = $yy), one row per person and non-empty week (set-based UNPIVOT; UNPIVOT drops NULL
+-- cells, empty strings are dropped here). Runs once per year of core.dream_coverage, in year order
+-- (core.py, _build_dream), so the table is stored ordered by iso_year: a query over a few years (P5,
+-- P6 of one year) skips the other years' row groups by their min/max, instead of reading all 171 M
+-- rows of a national extract. Each pass reads only its own year's columns, so the whole build costs
+-- what one pass over every column did.
 insert into core.dream_weeks
-with weeks as (
-    select column_name as week_col,
-           2000 + cast(substr(column_name, 3, 2) as integer) as iso_year,
-           cast(substr(column_name, 5, 2) as integer) as iso_week
-    from information_schema.columns
-    where table_schema = 'staging' and table_name = 'dream'
-      and regexp_full_match(column_name, 'y_[0-9]{2}(0[1-9]|[1-4][0-9]|5[0-3])')
-)
-select u.pnr, w.iso_year, w.iso_week, trim(u.code) as code
+select u.pnr, cast($iso_year as integer) as iso_year, cast(substr(u.week_col, 5, 2) as integer) as iso_week,
+       trim(u.code) as code
 from (
-    unpivot (select pnr, columns('^y_[0-9]{2}(0[1-9]|[1-4][0-9]|5[0-3])$') from staging.dream)
+    unpivot (select pnr, columns('^y_' || $yy || '(0[1-9]|[1-4][0-9]|5[0-3])$') from staging.dream)
     on columns(* exclude (pnr))
     into name week_col value code
 ) as u
-join weeks as w on w.week_col = u.week_col
 where u.pnr is not null and trim(u.code) <> '';

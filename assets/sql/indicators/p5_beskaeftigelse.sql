@@ -39,7 +39,8 @@ looked_up_weeks as (
 busy as (
     -- which of those weeks are non-empty: one semi join of dream weeks on the few pairs asked
     -- (instead of one lookup per admission and week over every dream row)
-    -- (the year bounds become a filter inside the scan: only those years' rows are read in full)
+    -- (the year bounds become a filter inside the scan; core.dream_weeks is stored in year order, so
+    -- the row groups of other years are skipped by their min/max and never read)
     select distinct w.pnr, w.iso_year, w.iso_week
     from core.dream_weeks w
     semi join looked_up_weeks k on k.pnr = w.pnr and k.iso_year = w.iso_year and k.iso_week = w.iso_week
