@@ -23,19 +23,26 @@ FUNNEL_LIMITS = ((1.959964, "95 %"), (3.090232, "99.8 %"))
 BREAK_STYLE = {"color": "0.45", "linestyle": ":", "linewidth": 1.0}
 
 
-def save_figure(fig: plt.Figure, base: Path, footer: str | None = None) -> list[Path]:
-    """Write `base`.png and `base`.svg and close the figure (also when saving fails)."""
+def save_figure(fig: plt.Figure, base: Path, footer: str | None = None,
+                formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Write `base`.png and `base`.svg (or the `formats` asked) and close the figure (also when saving fails)."""
     try:
         if footer:
             # below the axes (negative y): the tight bounding box grows to include it
             fig.text(0.01, -0.02, footer, fontsize=6.5, color="0.35", ha="left", va="top")
         base.parent.mkdir(parents=True, exist_ok=True)
-        paths = [base.with_suffix(".png"), base.with_suffix(".svg")]
+        unknown = set(formats) - {"png", "svg"}
+        if unknown or not formats:
+            raise ValueError(f"figure formats must be png and/or svg, not {sorted(unknown) or 'none'}")
+        paths = [base.with_suffix("." + f) for f in formats]
         # the tight box once for both formats ("tight" per save draws the whole figure an extra time)
         box = fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
-        fig.savefig(paths[0], dpi=110, bbox_inches=box)
-        with plt.rc_context({"svg.fonttype": "none"}):  # text as text: smaller, faster, searchable
-            fig.savefig(paths[1], bbox_inches=box)
+        for path in paths:
+            if path.suffix == ".png":
+                fig.savefig(path, dpi=110, bbox_inches=box)
+            else:
+                with plt.rc_context({"svg.fonttype": "none"}):  # text as text: smaller, faster, searchable
+                    fig.savefig(path, bbox_inches=box)
         return paths
     finally:
         plt.close(fig)
@@ -56,11 +63,12 @@ def target_figure(
     breaks: Mapping[int, Sequence[str]],
     base: Path,
     footer: str | None = None,
+    formats: Sequence[str] = ("png", "svg"),
 ) -> list[Path]:
     """National series with CI band, baseline, target line and linear projection to the target year.
 
     `series`: year, value, ci_low, ci_high (suppressed values null). `target`: a row of
-    `marts.target_progress` (after suppression).
+    `marts.target_progress` (after suppression). `formats`: what to write (the asset's figure: PNG only).
     """
     s = series.sort("year")
     years, values = s.get_column("year").to_list(), s.get_column("value").to_list()
@@ -84,7 +92,7 @@ def target_figure(
     ax.set_ylabel(unit)
     ax.legend(fontsize=7, loc="best")
     ax.grid(alpha=0.3)
-    return save_figure(fig, base, footer)
+    return save_figure(fig, base, footer, formats)
 
 
 def _region_panel(ax: plt.Axes, rows: pl.DataFrame, heading: str, unit: str) -> None:

@@ -83,9 +83,9 @@ def series_png(spec: IndicatorSpec, series: pl.DataFrame) -> bytes:
             series_breaks(series),
             Path(tmp) / spec.id,
             footer="All sexes and ages. Band: 95 % interval. Dotted line: series break.",
+            formats=("png",),  # the UI shows the PNG only: no SVG drawn for it
         )
-        png = next(p for p in paths if p.suffix == ".png")
-        return png.read_bytes()
+        return paths[0].read_bytes()
 
 
 def figure_markdown(spec: IndicatorSpec, png: bytes) -> str:

@@ -107,3 +107,17 @@ def test_series_breaks_mark_the_first_year_of_each_break():
         }
     )  # fmt: skip
     assert series_breaks(series) == {2022: ["lup_digital_break"], 2024: ["sei2_break"]}
+
+
+def test_figures_write_the_formats_asked_and_refuse_others(tmp_path):
+    # the asset's figure is shown as PNG only, so no SVG is drawn for it; the report draws both
+    from pipeline.figures import target_figure
+
+    series = pl.DataFrame({"year": [2019, 2020], "value": [1.0, 2.0], "ci_low": [0.5, 1.5], "ci_high": [1.5, 2.5]})
+    only_png = target_figure(series, {}, "t", "%", {}, tmp_path / "a", formats=("png",))
+    assert only_png == [tmp_path / "a.png"] and sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
+    both = target_figure(series, {}, "t", "%", {}, tmp_path / "b")
+    assert [p.name for p in both] == ["b.png", "b.svg"] and all(p.stat().st_size > 0 for p in both)
+    with pytest.raises(ValueError, match="png and/or svg"):
+        target_figure(series, {}, "t", "%", {}, tmp_path / "c", formats=("pdf",))
+    assert not (tmp_path / "c.pdf").exists()

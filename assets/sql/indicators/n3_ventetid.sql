@@ -14,10 +14,11 @@ with lpr3_courses as (
       and c.start_ts >= make_timestamp($year_from, 1, 1, 0, 0, 0) and c.start_ts < make_timestamp($year_to + 1, 1, 1, 0, 0, 0)
 ),
 lpr3_first as (
+    -- the columns used below only: the window sorts every column it carries (5 M rows nationally)
     select *
     from (
         select
-            c.*,
+            c.contact_id, c.pnr, c.generation, c.course_id, c.psychiatric, c.planned, c.start_ts, c.referral_date, c.kom,
             row_number() over (partition by c.course_id order by c.start_ts, c.contact_id) as rn
         from core.contacts c
         semi join lpr3_courses k on k.course_id = c.course_id
@@ -36,7 +37,7 @@ lpr2_first as (
     select *
     from (
         select
-            c.*,
+            c.contact_id, c.pnr, c.generation, c.course_id, c.psychiatric, c.planned, c.start_ts, c.referral_date, c.kom,
             row_number() over (partition by c.pnr, c.referral_date order by c.start_ts, c.contact_id) as rn
         from core.contacts c
         semi join lpr2_refs k on k.pnr is not distinct from c.pnr and k.referral_date = c.referral_date
