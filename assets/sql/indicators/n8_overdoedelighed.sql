@@ -8,6 +8,13 @@
 with first_lpr as (
     select min(source_year) as first_year from core.contacts
 ),
+person_deaths as materialized (
+    -- persons with their death year, joined to the whole population's bef rows in one probe per row
+    -- (two joins over the 92 M national bef rows cost 15 % more)
+    select p.pnr, p.koen, p.foed_dag, year(d.doddato) as death_year
+    from core.persons p
+    left join core.deaths d on d.pnr = p.pnr
+),
 banded as (
     -- the whole bef population of each year (for the death rates): sex, age band, died in the year
     select
@@ -16,10 +23,9 @@ banded as (
         p.koen,
         least(floor(completed_years(p.foed_dag, make_date(r.year, 1, 1)) / $band_width) * $band_width, $top_band)::integer
             as band_from,
-        coalesce(year(d.doddato) = r.year, false) as died
+        coalesce(p.death_year = r.year, false) as died
     from core.residence r
-    join core.persons p on p.pnr = r.pnr
-    left join core.deaths d on d.pnr = r.pnr
+    join person_deaths p on p.pnr = r.pnr
     where r.year between $year_from and $year_to
 ),
 rates as (
