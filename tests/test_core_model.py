@@ -416,6 +416,21 @@ def test_persons_residence_deaths(con):
     assert con.execute("select * from core.deaths").fetchall() == [("p1", date(2021, 4, 1), None)]
 
 
+def test_residence_keeps_the_last_row_of_a_person_listed_twice_in_a_year(con):
+    # the file's last row wins, also when its kom is empty (not the last known kom); other years apart
+    stage(con, "bef", [
+        {"pnr": "p1", "koen": 1, "foed_dag": date(1990, 2, 3), "kom": 101, "_year": 2020, "_source_row": 7},
+        {"pnr": "p1", "koen": 1, "foed_dag": date(1990, 2, 3), "kom": None, "_year": 2020, "_source_row": 9},
+        {"pnr": "p1", "koen": 1, "foed_dag": date(1990, 2, 3), "kom": 851, "_year": 2020, "_source_row": 8},
+        {"pnr": "p2", "koen": 2, "foed_dag": date(2000, 1, 1), "kom": 461, "_year": 2020, "_source_row": 2},
+        {"pnr": "p2", "koen": 2, "foed_dag": date(2000, 1, 1), "kom": 101, "_year": 2020, "_source_row": 1},
+        {"pnr": "p2", "koen": 2, "foed_dag": date(2000, 1, 1), "kom": 751, "_year": 2021, "_source_row": 1},
+    ])
+    build_core(con)
+    assert con.execute("select * from core.residence order by all").fetchall() == [
+        ("p1", 2020, None), ("p2", 2020, 461), ("p2", 2021, 751)]
+
+
 EXPECTED_SHAPES = {
     "contacts": [("contact_id", "VARCHAR"), ("pnr", "VARCHAR"), ("generation", "VARCHAR"),
                  ("course_id", "VARCHAR"), ("psychiatric", "BOOLEAN"), ("physical", "BOOLEAN"),
