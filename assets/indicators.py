@@ -69,6 +69,32 @@ CORE_DEPS: dict[str, tuple[str, ...]] = {
 
 _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 
+# Year reach: a unit of year U reads event data of the years U - before .. U + after, so data of year Y
+# can change the units of Y - after .. Y + before. Every indicator but the survey ones is taken to reach
+# one year either way at least: stays and courses cross the turn of the year, the follow-up windows (P4/I1 30 days,
+# N4's 30 days, P5's 182) end in the next year, and a year's file may hold events of the year before.
+# Longer look-backs come from the parameters: N7 reads contacts from the $contact_from_age birthday to
+# the $age one, N8 the $lookback_years before Y. A raw-folder refresh of year Y also re-runs the
+# indicators (and what is downstream of them) for those neighbour years (pipeline/ops.py).
+REACH_BEFORE, REACH_AFTER = "year_reach_before", "year_reach_after"
+
+
+# Core tables that hold one year's answers each and are read for the unit's own year only.
+_SAME_YEAR_ONLY = {"survey", "lup", "geography", "codes"}
+
+
+def year_reach(spec: IndicatorSpec) -> tuple[int, int]:
+    """(before, after): how many years before and after its unit year an indicator reads event data."""
+    if set(CORE_DEPS.get(spec.id, ())) <= _SAME_YEAR_ONLY:
+        return 0, 0  # survey indicators (P1, N5, N6): respondents of the year only
+    p = spec.parameters
+    before = 1
+    if spec.id == "n7_uddannelse":
+        before = max(before, int(p["age"]) - int(p["contact_from_age"]))
+    if spec.id == "n8_overdoedelighed":
+        before = max(before, int(p["lookback_years"]))
+    return before, 1
+
 
 def sql_path(spec: IndicatorSpec) -> Path:
     return SQL_DIR / SHARED_SQL.get(spec.id, f"{spec.id}.sql")
@@ -190,6 +216,7 @@ def _indicator_asset(spec: IndicatorSpec, deps: list[dg.AssetKey]) -> dg.AssetsD
         deps=deps,
         description=f"{spec.code} {spec.name_en}: unit table {spec.unit_table} (one row per unit).",
         kinds={"duckdb"},
+        metadata=dict(zip((REACH_BEFORE, REACH_AFTER), year_reach(spec), strict=True)),
     )
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> None:
         years = partition_years(context)

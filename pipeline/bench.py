@@ -218,9 +218,11 @@ def stages_from_run(instance: Any, run_id: str, groups: dict[str, str], sampler:
                                                   2 if s.name.startswith("indicator") else 3, s.name))
 
 
-def run_full(settings: Settings, selection: Any = None, partition: str | None = None) -> tuple[list[Stage], float, int, str, bool]:
+def run_full(settings: Settings, selection: Any = None, partition: str | None = None,
+             year_range: tuple[int, int] | None = None) -> tuple[list[Stage], float, int, str, bool]:
     """One measured pass as `pipeline run` does it: every asset over the years (or a selection for one
-    year), then the status report of the last year. Returns (stages, wall seconds, peak bytes, run id, ok)."""
+    year, or for `year_range`), then the status report of the last year (of the partition or range, if the
+    selection has the report). Returns (stages, wall seconds, peak bytes, run id, ok)."""
     import dagster as dg
 
     from pipeline.definitions import build_defs
@@ -232,17 +234,21 @@ def run_full(settings: Settings, selection: Any = None, partition: str | None = 
         for key in a.keys:
             groups[key.to_user_string()] = a.group_names_by_key.get(key, "")
     instance = dg.DagsterInstance.ephemeral()
-    tags = {} if partition else {RANGE_START: str(min(settings.years)), RANGE_END: str(max(settings.years))}
+    first, last = year_range or (min(settings.years), max(settings.years))
+    tags = {} if partition else {RANGE_START: str(first), RANGE_END: str(last)}
     without_report = (selection or dg.AssetSelection.all()) - dg.AssetSelection.assets(REPORT_ASSET)
     run = {"assets": [*defs.assets, *defs.asset_checks], "resources": defs.resources, "instance": instance,
            "run_config": QUIET_LOGS, "raise_on_error": False}
+    report = dg.AssetKey(REPORT_ASSET) in (selection or dg.AssetSelection.all()).resolve(defs.resolve_asset_graph())
     with MemorySampler() as sampler:
         t0 = time.perf_counter()
         result = dg.materialize(**run, tags=tags, partition_key=partition, selection=without_report)
         runs = [result]
-        if result.success:
-            runs.append(dg.materialize(**run, partition_key=partition or str(max(settings.years)),
-                                       selection=dg.AssetSelection.assets(REPORT_ASSET)))
+        if result.success and report:
+            # the report of the partition, of every year of `year_range`, or of the last year of a full run
+            where = {"partition_key": partition} if partition else (
+                {"tags": tags} if year_range else {"partition_key": str(last)})
+            runs.append(dg.materialize(**run, **where, selection=dg.AssetSelection.assets(REPORT_ASSET)))
         wall = time.perf_counter() - t0
     stages: dict[str, Stage] = {}
     for r in runs:
@@ -254,8 +260,8 @@ def run_full(settings: Settings, selection: Any = None, partition: str | None = 
             have.peak_bytes = max(have.peak_bytes, st.peak_bytes)
             if st.rows_out is not None:
                 have.rows_out = (have.rows_out or 0) + st.rows_out
-    ok = all(r.success for r in runs) and len(runs) == 2
-    _unit_rows(settings, stages, None if partition is None else [int(partition)])
+    ok = all(r.success for r in runs) and len(runs) == (2 if report else 1)
+    _unit_rows(settings, stages, [int(partition)] if partition else (list(range(first, last + 1)) if year_range else None))
     return list(stages.values()), wall, max((r for _, r in sampler.samples), default=0), result.run_id, ok
 
 
@@ -333,10 +339,27 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: full run {'OK' if ok else 'FAILED'} in {wall:.1f}s, peak memory {peak / 1e9:.2f} GB")
 
     import dagster as dg
+
+    from pipeline.definitions import build_defs
+    from pipeline.ops import neighbour_runs
     changed = [new_delivery(settings.raw_dir, r, refresh_year) for r in ("lpr_f_kontakter", "tvang")]
     selection = dg.AssetSelection.assets("lpr_f_kontakter", "tvang").downstream()
     inc_stages, inc_wall, inc_peak, _, inc_ok = run_full(settings, selection, str(refresh_year))
     print(f"bench: incremental refresh of {refresh_year} {'OK' if inc_ok else 'FAILED'} in {inc_wall:.1f}s")
+    # then what the sensor queues after it: the indicators of the years whose units read the new year
+    graph = build_defs(settings).resolve_asset_graph()
+    follow = []
+    for first, last, keys in neighbour_runs(graph, {dg.AssetKey(r): {refresh_year} for r in ("lpr_f_kontakter", "tvang")},
+                                            years):
+        sel = dg.AssetSelection.assets(*keys)
+        if first == last:
+            st, w, pk, _, ok_n = run_full(settings, sel, str(first))
+        else:
+            st, w, pk, _, ok_n = run_full(settings, sel, None, (first, last))
+        follow.append({"years": f"{first}-{last}" if first != last else str(first), "seconds": round(w, 2),
+                       "ok": ok_n, "peak_memory_gb": round(pk / 1e9, 2), "stages": [x.row() for x in st]})
+        inc_ok, inc_wall, inc_peak = inc_ok and ok_n, inc_wall + w, max(inc_peak, pk)
+        print(f"bench: neighbour years {follow[-1]['years']} {'OK' if ok_n else 'FAILED'} in {w:.1f}s")
 
     rows = [gen.row()] + [s.row() for s in stages]
     results = {
@@ -352,12 +375,14 @@ def main(argv: list[str] | None = None) -> int:
         "stages": rows,
         "incremental": {"year": refresh_year, "files": [p.name for p in changed], "ok": inc_ok,
                         "seconds": round(inc_wall, 2), "peak_memory_gb": round(inc_peak / 1e9, 2),
-                        "stages": [s.row() for s in inc_stages]},
+                        "stages": [s.row() for s in inc_stages],
+                        "neighbour_runs": follow},
     }
     print()
     print_table(rows)
     print(f"\nwhole pipeline {wall:.1f}s = {results['full_run']['multiple_of_scan']}x the raw scan "
-          f"({scan_s:.1f}s); incremental refresh {inc_wall:.1f}s; generator {gen.seconds:.1f}s")
+          f"({scan_s:.1f}s); incremental refresh {inc_wall:.1f}s (the year's run and "
+          f"{len(follow)} neighbour-year run(s)); generator {gen.seconds:.1f}s")
     out = BENCH_DIR / ("results.json" if args.scale >= 1.0 else f"results-{tag}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -10,7 +10,9 @@ select. What a run does belongs to the asset layers.
   place where today's date chooses anything.
 - `raw_files_sensor`: watches the raw data folder (settings `raw_dir`). A new or changed file
   `<register>/<register>_<YYYY>.<ext>` requests the register's ingest asset and everything downstream
-  of it for that year; a one-file register `<register>/<register>.<ext>` requests the unpartitioned
+  of it for that year, then a run of the indicators downstream of it (and their marts and report) for
+  the neighbour years whose units read that year's data (each indicator's year reach, asset metadata
+  `year_reach_before` / `year_reach_after`; `neighbour_runs`); a one-file register `<register>/<register>.<ext>` requests the unpartitioned
   ingest asset and everything downstream of it for every year. The cursor remembers each file's size
   and modification time (plus a SHA-256 for files small enough to hash cheaply), so a file that was
   only touched or copied again unchanged does not start a run.
@@ -25,7 +27,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -77,6 +79,53 @@ def partition_request(first: int, last: int) -> dict[str, object]:
     if first == last:
         return {"partition_key": str(first), "tags": {}}
     return {"partition_key": None, "tags": {RANGE_START_TAG: str(first), RANGE_END_TAG: str(last)}}
+
+
+# Asset metadata of the indicator assets (assets/indicators.py, `year_reach`): a unit of year U reads
+# event data of U - before .. U + after.
+REACH_BEFORE, REACH_AFTER = "year_reach_before", "year_reach_after"
+
+
+def _reach(asset_graph: BaseAssetGraph, key: dg.AssetKey) -> tuple[int, int] | None:
+    md = asset_graph.get(key).metadata or {}
+    if REACH_BEFORE not in md or REACH_AFTER not in md:
+        return None
+    return int(getattr(md[REACH_BEFORE], "value", md[REACH_BEFORE])), int(getattr(md[REACH_AFTER], "value", md[REACH_AFTER]))
+
+
+def neighbour_runs(
+    asset_graph: BaseAssetGraph, refreshed: Mapping[dg.AssetKey, Iterable[int]], partition_years: Sequence[int]
+) -> list[tuple[int, int, list[dg.AssetKey]]]:
+    """The follow-up runs after yearly ingest assets were refreshed for some years: (first, last, selection).
+
+    New data of year Y can change the units of the years around Y that read it (an indicator asset's
+    year reach: Y - after .. Y + before), which the run for Y does not recompute: e.g. a 2025 LPR
+    delivery changes 2024's readmissions (30 days after a December discharge). For each ingest asset of
+    `refreshed` (asset key -> the years its run covered) and each indicator downstream of it, the
+    neighbour years outside those years (and inside the partitions) get that indicator and everything
+    downstream of it (marts, report). Consecutive years with the same selection share one run.
+    """
+    wanted: dict[int, set[dg.AssetKey]] = {}
+    for key, years in refreshed.items():
+        main = set(years)
+        downstream = dg.AssetSelection.assets(key).downstream().resolve(asset_graph)
+        for ind in downstream:
+            reach = _reach(asset_graph, ind)
+            if reach is None or not main:
+                continue
+            before, after = reach
+            around = {u for y in main for u in range(y - after, y + before + 1)}
+            follow = sorted(dg.AssetSelection.assets(ind).downstream().resolve(asset_graph), key=lambda k: k.to_string())
+            for year in (around - main) & set(partition_years):
+                wanted.setdefault(year, set()).update(follow)
+    runs: list[tuple[int, int, list[dg.AssetKey]]] = []
+    for year in sorted(wanted):
+        selection = sorted(wanted[year], key=lambda k: k.to_string())
+        if runs and runs[-1][1] == year - 1 and runs[-1][2] == selection:
+            runs[-1] = (runs[-1][0], year, selection)
+        else:
+            runs.append((year, year, selection))
+    return runs
 
 
 def nightly_years(tick: datetime, partition_years: Sequence[int]) -> list[int]:
@@ -239,6 +288,7 @@ def run_requests_for(
         by_register.setdefault(f.register, []).append(f)
     all_keys = asset_graph.get_all_asset_keys()
     requests: list[dg.RunRequest] = []
+    refreshed: dict[dg.AssetKey, set[int]] = {}
     for register in sorted(by_register):
         key = dg.AssetKey(register)
         if key not in all_keys:
@@ -256,6 +306,7 @@ def run_requests_for(
             if log and (outside or len(years) < len(files)):
                 log.warning(f"{register}: {len(files) - len(years & set(partition_years))} file(s) outside the configured years or not yearly")
             blocks = year_blocks(years & set(partition_years))
+            refreshed[key] = years & set(partition_years)
         else:
             partitioned_downstream = any(asset_graph.get(k).is_partitioned for k in selection)
             blocks = [(min(partition_years), max(partition_years))] if partitioned_downstream else [(None, None)]
@@ -270,6 +321,18 @@ def run_requests_for(
                     tags=req["tags"],
                 )
             )
+    # then the neighbour years whose units read the new years' data (queued after the runs above)
+    fingerprint = hashlib.sha256(dump_cursor({f.rel_path: [f.size, f.mtime_ns] for f in changed}).encode()).hexdigest()[:12]
+    for first, last, selection in neighbour_runs(asset_graph, refreshed, partition_years):
+        req = partition_request(first, last)
+        requests.append(
+            dg.RunRequest(
+                run_key=f"raw:neighbours:{first}-{last}:{fingerprint}",
+                asset_selection=selection,
+                partition_key=req["partition_key"],
+                tags=req["tags"],
+            )
+        )
     return requests
 
 

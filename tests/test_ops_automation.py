@@ -246,3 +246,86 @@ def test_definitions_carry_the_schedule_sensor_and_job() -> None:
     graph = defs.resolve_asset_graph()
     executable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_executable}
     assert set(defs.resolve_job_def("refresh").asset_layer.executable_asset_keys) == executable
+
+
+# --- neighbour years --------------------------------------------------------------------------------
+
+# register (yearly) -> ind (reads 2 years back, 1 ahead) -> mart; survey (yearly) -> same_year (reach 0)
+@dg.asset(name="register", partitions_def=YEARS_2010_2025, backfill_policy=SR)
+def register_asset() -> None: ...
+
+
+@dg.asset(deps=[register_asset], partitions_def=YEARS_2010_2025, backfill_policy=SR,
+          metadata={ops.REACH_BEFORE: 2, ops.REACH_AFTER: 1})
+def ind() -> None: ...
+
+
+@dg.asset(deps=[register_asset], partitions_def=YEARS_2010_2025, backfill_policy=SR,
+          metadata={ops.REACH_BEFORE: 0, ops.REACH_AFTER: 1})
+def ind_ahead() -> None: ...
+
+
+@dg.asset(deps=[ind, ind_ahead], partitions_def=YEARS_2010_2025, backfill_policy=SR)
+def mart() -> None: ...
+
+
+@dg.asset(name="survey", partitions_def=YEARS_2010_2025, backfill_policy=SR)
+def survey_asset() -> None: ...
+
+
+@dg.asset(deps=[survey_asset], partitions_def=YEARS_2010_2025, backfill_policy=SR,
+          metadata={ops.REACH_BEFORE: 0, ops.REACH_AFTER: 0})
+def same_year() -> None: ...
+
+
+def _graph() -> object:
+    return dg.Definitions(assets=[register_asset, ind, ind_ahead, mart, survey_asset, same_year]).resolve_asset_graph()
+
+
+def _file(register: str, year: int) -> ops.RawFile:
+    return ops.RawFile(f"{register}/{register}_{year}.csv", register, year, 10, 1)
+
+
+def test_a_new_year_also_reruns_the_indicators_of_the_years_that_read_it() -> None:
+    years = list(range(2010, 2026))
+    requests = ops.run_requests_for([_file("register", 2020)], _graph(), years)
+    got = [(r.run_key.rsplit(":", 1)[0], r.asset_selection, r.partition_key, dict(r.tags)) for r in requests]
+    # 2019 (ind and ind_ahead read one year ahead), 2021-2022 (ind reads two years back); the main run first
+    assert got == [
+        ("raw:register:2020-2020", K("ind", "ind_ahead", "mart", "register"), "2020", {}),
+        ("raw:neighbours:2019-2019", K("ind", "ind_ahead", "mart"), "2019", {}),
+        ("raw:neighbours:2021-2022", K("ind", "mart"), None,
+         {"dagster/asset_partition_range_start": "2021", "dagster/asset_partition_range_end": "2022"}),
+    ]
+
+
+def test_neighbour_years_stay_inside_the_partitions_and_outside_the_years_loaded() -> None:
+    graph = _graph()
+    key = dg.AssetKey("register")
+    # 2024-2025 loaded: 2023 for both indicators; nothing after 2025 (not a partition)
+    assert ops.neighbour_runs(graph, {key: {2024, 2025}}, list(range(2010, 2026))) == [
+        (2023, 2023, K("ind", "ind_ahead", "mart"))]
+    # 2010 loaded: no 2009; 2011-2012 for ind only
+    assert ops.neighbour_runs(graph, {key: {2010}}, list(range(2010, 2026))) == [(2011, 2012, K("ind", "mart"))]
+    # 2015 and 2018: ind 2014, 2016-2017, 2019-2020; ind_ahead 2014, 2017; a run per year block and selection
+    assert ops.neighbour_runs(graph, {key: {2015, 2018}}, list(range(2010, 2026))) == [
+        (2014, 2014, K("ind", "ind_ahead", "mart")), (2016, 2016, K("ind", "mart")),
+        (2017, 2017, K("ind", "ind_ahead", "mart")), (2019, 2020, K("ind", "mart"))]
+    # an indicator of its own year only asks for nothing more
+    assert ops.neighbour_runs(graph, {dg.AssetKey("survey"): {2017}}, list(range(2010, 2026))) == []
+
+
+def test_the_pipelines_indicators_carry_their_year_reach() -> None:
+    from pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    reach = {k.to_user_string(): ops._reach(graph, k) for k in graph.get_all_asset_keys() if ops._reach(graph, k)}
+    assert reach["n7_uddannelse"] == (10, 1) and reach["n8_overdoedelighed"] == (5, 1)
+    assert reach["p4_genindlaeggelse"] == (1, 1) and reach["p1_ung_mental_sundhed"] == (0, 0)
+    assert len(reach) == 16
+    # a 2025 LPR3 delivery: one follow-up run for 2024 with the twelve LPR indicators, marts and report
+    runs = ops.neighbour_runs(graph, {dg.AssetKey("lpr_f_kontakter"): {2025}}, list(range(2010, 2026)))
+    assert [(a, b) for a, b, _ in runs] == [(2024, 2024)]
+    names = {k.to_user_string() for k in runs[0][2]}
+    assert {"p4_genindlaeggelse", "i1_somatisk_efter_psykiatrisk", "indicator_values", "status_report"} <= names
+    assert not names & {"lpr_f_kontakter", "contacts", "stays", "p1_ung_mental_sundhed", "p6_serviceloven"}
