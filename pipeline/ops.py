@@ -297,9 +297,7 @@ def run_requests_for(
             continue
         selection = sorted(dg.AssetSelection.assets(key).downstream().resolve(asset_graph), key=lambda k: k.to_string())
         files = by_register[register]
-        fingerprint = hashlib.sha256(
-            dump_cursor({f.rel_path: [f.size, f.mtime_ns] for f in files}).encode()
-        ).hexdigest()[:12]
+        fingerprint = _fingerprint(files)
         if asset_graph.get(key).is_partitioned:
             years = {f.year for f in files if f.year is not None}
             outside = sorted(years - set(partition_years))
@@ -311,29 +309,23 @@ def run_requests_for(
             partitioned_downstream = any(asset_graph.get(k).is_partitioned for k in selection)
             blocks = [(min(partition_years), max(partition_years))] if partitioned_downstream else [(None, None)]
         for first, last in blocks:
-            req = partition_request(first, last) if first is not None else {"partition_key": None, "tags": {}}
             span = f"{first}-{last}" if first is not None else "all"
-            requests.append(
-                dg.RunRequest(
-                    run_key=f"raw:{register}:{span}:{fingerprint}",
-                    asset_selection=selection,
-                    partition_key=req["partition_key"],
-                    tags=req["tags"],
-                )
-            )
+            requests.append(_run_request(f"raw:{register}:{span}:{fingerprint}", selection, first, last))
     # then the neighbour years whose units read the new years' data (queued after the runs above)
-    fingerprint = hashlib.sha256(dump_cursor({f.rel_path: [f.size, f.mtime_ns] for f in changed}).encode()).hexdigest()[:12]
+    fingerprint = _fingerprint(changed)
     for first, last, selection in neighbour_runs(asset_graph, refreshed, partition_years):
-        req = partition_request(first, last)
-        requests.append(
-            dg.RunRequest(
-                run_key=f"raw:neighbours:{first}-{last}:{fingerprint}",
-                asset_selection=selection,
-                partition_key=req["partition_key"],
-                tags=req["tags"],
-            )
-        )
+        requests.append(_run_request(f"raw:neighbours:{first}-{last}:{fingerprint}", selection, first, last))
     return requests
+
+
+def _fingerprint(files: Sequence[RawFile]) -> str:
+    return hashlib.sha256(dump_cursor({f.rel_path: [f.size, f.mtime_ns] for f in files}).encode()).hexdigest()[:12]
+
+
+def _run_request(run_key: str, selection: list[dg.AssetKey], first: int | None, last: int | None) -> dg.RunRequest:
+    """A run of `selection` for first..last (one partition key or a range), or unpartitioned (None)."""
+    req = partition_request(first, last) if first is not None and last is not None else {"partition_key": None, "tags": {}}
+    return dg.RunRequest(run_key=run_key, asset_selection=selection, partition_key=req["partition_key"], tags=req["tags"])
 
 
 def build_raw_files_sensor(
