@@ -1,8 +1,10 @@
 """`make bench` / `make bench-small`: time the whole pipeline at national scale on this machine.
 
 What belongs here: generating the benchmark registers once per scale, the yardstick scan of every raw
-byte, the full run and the incremental refresh of one year, and the per-stage table written to
-`bench/results.json` (or `bench/results-small.json`). Not a test: nothing here asserts a speed.
+byte, the full run and the incremental refresh of one year (the year's run, then the follow-up runs
+the raw-folder sensor queues for the neighbour years whose units read it, `pipeline.ops.neighbour_runs`),
+and the per-stage table written to `bench/results.json` (or `bench/results-scale-<scale>.json`). Not a
+test: nothing here asserts a speed.
 
 Stages are read from the run's event log (step start and end), peak memory from a sampler thread
 watching the process's resident set size (DuckDB works inside this process, so its memory counts).
