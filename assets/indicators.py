@@ -26,6 +26,7 @@ from dagster_duckdb import DuckDBResource
 from pipeline.catalogue import IndicatorSpec, load_catalogue
 from pipeline.db import run_sql, run_sql_file
 from pipeline.indicator_figures import figure_metadata
+from pipeline.ops import REACH_AFTER, REACH_BEFORE
 from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "indicators"
@@ -75,9 +76,8 @@ _IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
 # N4's 30 days, P5's 182) end in the next year, and a year's file may hold events of the year before.
 # Longer look-backs come from the parameters: N7 reads contacts from the $contact_from_age birthday to
 # the $age one, N8 the $lookback_years before Y. A raw-folder refresh of year Y also re-runs the
-# indicators (and what is downstream of them) for those neighbour years (pipeline/ops.py).
-REACH_BEFORE, REACH_AFTER = "year_reach_before", "year_reach_after"
-
+# indicators (and what is downstream of them) for those neighbour years (pipeline/ops.py, which
+# reads the asset metadata keys REACH_BEFORE / REACH_AFTER).
 
 # Core tables that hold one year's answers each and are read for the unit's own year only.
 _SAME_YEAR_ONLY = {"survey", "lup", "geography", "codes"}

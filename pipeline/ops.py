@@ -12,8 +12,9 @@ select. What a run does belongs to the asset layers.
   `<register>/<register>_<YYYY>.<ext>` requests the register's ingest asset and everything downstream
   of it for that year, then a run of the indicators downstream of it (and their marts and report) for
   the neighbour years whose units read that year's data (each indicator's year reach, asset metadata
-  `year_reach_before` / `year_reach_after`; `neighbour_runs`); a one-file register `<register>/<register>.<ext>` requests the unpartitioned
-  ingest asset and everything downstream of it for every year. The cursor remembers each file's size
+  `year_reach_before` / `year_reach_after`; `neighbour_runs`); a one-file register
+  `<register>/<register>.<ext>` requests the unpartitioned ingest asset and everything downstream of
+  it for every year. The cursor remembers each file's size
   and modification time (plus a SHA-256 for files small enough to hash cheaply), so a file that was
   only touched or copied again unchanged does not start a run.
 
