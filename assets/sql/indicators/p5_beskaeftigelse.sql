@@ -37,15 +37,17 @@ looked_up_weeks as (
     select pnr, after_week.iso_year, after_week.iso_week from idx
 ),
 busy as (
-    -- which of those weeks are non-empty: one semi join of dream weeks on the few pairs asked
-    -- (instead of one lookup per admission and week over every dream row)
-    -- (the year bounds become a filter inside the scan; core.dream_weeks is stored in year order, so
-    -- the row groups of other years are skipped by their min/max and never read)
-    select distinct w.pnr, w.iso_year, w.iso_week
-    from core.dream_weeks w
-    semi join looked_up_weeks k on k.pnr = w.pnr and k.iso_year = w.iso_year and k.iso_week = w.iso_week
-    where w.iso_year >= (select min(iso_year) from looked_up_weeks)
-      and w.iso_year <= (select max(iso_year) from looked_up_weeks)
+    -- which of those weeks are non-empty: the few pairs asked probe dream weeks (an exists, so the hash
+    -- table is built on the pairs and dream weeks stream past it; the join filter on the pairs' year
+    -- range lets the scan skip other years' row groups, core.dream_weeks being stored in year order).
+    -- A semi join of dream weeks with explicit year bounds built its hash table on the dream side
+    -- instead: 2024 5.4 -> 2.7 s, 2010-2025 34 -> 9 s nationally, a third of the memory.
+    select k.pnr, k.iso_year, k.iso_week
+    from looked_up_weeks k
+    where exists (
+        select 1 from core.dream_weeks w
+        where w.pnr = k.pnr and w.iso_year = k.iso_year and w.iso_week = k.iso_week
+    )
 ),
 covered as (
     select distinct iso_year, iso_week from core.dream_coverage
