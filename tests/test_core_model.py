@@ -410,7 +410,7 @@ def test_persons_residence_deaths(con):
     ])
     build_core(con)
     assert con.execute("select * from core.persons order by pnr").fetchall() == [
-        ("p1", 2, date(1990, 2, 4)), ("p2", 2, date(2000, 1, 1))]
+        ("p1", 2, date(1990, 2, 4), 2019), ("p2", 2, date(2000, 1, 1), 2020)]  # latest bef wins; first bef year
     assert con.execute("select * from core.residence order by all").fetchall() == [
         ("p1", 2019, 101), ("p1", 2020, 851), ("p2", 2020, None)]
     assert con.execute("select * from core.deaths").fetchall() == [("p1", date(2021, 4, 1), None)]
@@ -450,7 +450,7 @@ EXPECTED_SHAPES = {
                  ("end_ts", "TIMESTAMP"), ("start_date", "DATE"), ("region", "INTEGER"), ("source_year", "INTEGER")],
     "survey": [("respondent_id", "VARCHAR"), ("pnr", "VARCHAR"), ("year", "INTEGER"), ("alder", "INTEGER"),
                ("koen", "INTEGER"), ("kom", "INTEGER"), ("mcs", "DOUBLE"), ("vaegt", "DOUBLE")],
-    "persons": [("pnr", "VARCHAR"), ("koen", "INTEGER"), ("foed_dag", "DATE")],
+    "persons": [("pnr", "VARCHAR"), ("koen", "INTEGER"), ("foed_dag", "DATE"), ("first_bef_year", "INTEGER")],
 }
 
 

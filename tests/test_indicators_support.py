@@ -22,7 +22,7 @@ REFERENCE = Path(__file__).resolve().parent.parent / "pipeline" / "reference"
 CORE_DDL = """
 create schema if not exists core;
 create schema if not exists ref;
-create table core.persons (pnr varchar, koen integer, foed_dag date);
+create table core.persons (pnr varchar, koen integer, foed_dag date, first_bef_year integer);
 create table core.residence (pnr varchar, year integer, kom integer);
 create table core.deaths (pnr varchar, doddato date, c_dodsaarsag varchar);
 create table core.contacts (

@@ -4,9 +4,12 @@
 -- row groups of the years asked); only the pairs without one, of persons in core.persons (a person
 -- never in bef has no row in any year), look further back: first in the year before (again an
 -- equi-join on the year: that year's row, when it has a kom, is the latest earlier one), and only the
--- pairs still without one in the whole history. That last set is usually empty in a one-year run
--- (nationally, P3's 2025 run has ~3 k persons without a 2025 row, all with a 2024 one), and then the
--- history of core.residence (92 M rows) is not read at all.
+-- pairs still without one in the whole history, and of those only the persons whose first bef year
+-- (core.persons.first_bef_year) lies before the year before: a person first in bef in Y - 1 or later
+-- has no earlier row to find. That last set is usually empty in a one-year run (nationally, P3's 2025
+-- run has ~3 k persons without a 2025 row, all with a 2024 one; I2's 2024 run 268 without a 2023 or
+-- 2024 row, all first in bef in 2025), and then the history of core.residence (92 M rows, 2-4 s a
+-- scan) is not read at all. An unknown first year (NULL) searches the history.
 create or replace temp macro residence_asof(source) as table
     with q as materialized (
         select distinct pnr, year from query_table(source)
@@ -34,6 +37,8 @@ create or replace temp macro residence_asof(source) as table
         select e.pnr, e.year
         from earlier e
         anti join year_before b on b.pnr = e.pnr and b.year = e.year
+        semi join core.persons p
+          on p.pnr = e.pnr and (p.first_bef_year is null or p.first_bef_year < e.year - 1)
     )
     select pnr, year, kom from same_year
     union all
