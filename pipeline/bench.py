@@ -1,10 +1,10 @@
 """`make bench` / `make bench-small`: time the whole pipeline at national scale on this machine.
 
 What belongs here: generating the benchmark registers once per scale, the yardstick scan of every raw
-byte, the full run and the incremental refresh of one year (the year's run, then the follow-up runs
-the raw-folder sensor queues for the neighbour years whose units read it, `pipeline.ops.neighbour_runs`),
-and the per-stage table written to `bench/results.json` (or `bench/results-scale-<scale>.json`). Not a
-test: nothing here asserts a speed.
+byte, the full run and the incremental refresh of one year (the runs the raw-folder sensor requests for
+the new files, `pipeline.ops.run_requests_for`: the load of the year, then its indicators with those of
+the neighbour years whose units read it, marts and report), and the per-stage table written to
+`bench/results.json` (or `bench/results-scale-<scale>.json`). Not a test: nothing here asserts a speed.
 
 Stages are read from the run's event log (step start and end), peak memory from a sampler thread
 watching the process's resident set size (DuckDB works inside this process, so its memory counts).
@@ -228,7 +228,46 @@ def run_full(settings: Settings, selection: Any = None, partition: str | None = 
     import dagster as dg
 
     from pipeline.definitions import build_defs
-    from pipeline.runner import QUIET_LOGS, RANGE_END, RANGE_START, REPORT_ASSET
+    from pipeline.runner import RANGE_END, RANGE_START, REPORT_ASSET
+
+    first, last = year_range or (min(settings.years), max(settings.years))
+    tags = {} if partition else {RANGE_START: str(first), RANGE_END: str(last)}
+    without_report = (selection or dg.AssetSelection.all()) - dg.AssetSelection.assets(REPORT_ASSET)
+    calls: list[dict[str, Any]] = [{"tags": tags, "partition_key": partition, "selection": without_report}]
+    graph = build_defs(settings).resolve_asset_graph()
+    if dg.AssetKey(REPORT_ASSET) in (selection or dg.AssetSelection.all()).resolve(graph):
+        # the report of the partition, of every year of `year_range`, or of the last year of a full run
+        where = {"partition_key": partition} if partition else ({"tags": tags} if year_range else {"partition_key": str(last)})
+        calls.append({**where, "selection": dg.AssetSelection.assets(REPORT_ASSET)})
+    years = [int(partition)] if partition else (list(range(first, last + 1)) if year_range else None)
+    return _measured_runs(settings, calls, years)
+
+
+def run_requested(settings: Settings, request: Any) -> tuple[list[Stage], float, int, str, bool]:
+    """One run exactly as the raw-folder sensor requests it (a `dagster.RunRequest`): its selection, its
+    partition key or range tags, the report (if selected) of every year of the run."""
+    import dagster as dg
+
+    from pipeline.ops import RANGE_END_TAG, RANGE_START_TAG
+
+    tags = dict(request.tags)
+    if request.partition_key:
+        years = [int(request.partition_key)]
+    else:
+        years = list(range(int(tags[RANGE_START_TAG]), int(tags[RANGE_END_TAG]) + 1))
+    call = {"tags": tags, "partition_key": request.partition_key,
+            "selection": dg.AssetSelection.assets(*request.asset_selection)}
+    return _measured_runs(settings, [call], years)
+
+
+def _measured_runs(settings: Settings, calls: list[dict[str, Any]], years: list[int] | None
+                   ) -> tuple[list[Stage], float, int, str, bool]:
+    """Materialise `calls` (materialize() arguments) one after the other while sampling memory; the
+    stages of all of them together. Stops at the first failed run."""
+    import dagster as dg
+
+    from pipeline.definitions import build_defs
+    from pipeline.runner import QUIET_LOGS
 
     defs = build_defs(settings)
     groups = {}
@@ -236,21 +275,15 @@ def run_full(settings: Settings, selection: Any = None, partition: str | None = 
         for key in a.keys:
             groups[key.to_user_string()] = a.group_names_by_key.get(key, "")
     instance = dg.DagsterInstance.ephemeral()
-    first, last = year_range or (min(settings.years), max(settings.years))
-    tags = {} if partition else {RANGE_START: str(first), RANGE_END: str(last)}
-    without_report = (selection or dg.AssetSelection.all()) - dg.AssetSelection.assets(REPORT_ASSET)
     run = {"assets": [*defs.assets, *defs.asset_checks], "resources": defs.resources, "instance": instance,
            "run_config": QUIET_LOGS, "raise_on_error": False}
-    report = dg.AssetKey(REPORT_ASSET) in (selection or dg.AssetSelection.all()).resolve(defs.resolve_asset_graph())
+    runs = []
     with MemorySampler() as sampler:
         t0 = time.perf_counter()
-        result = dg.materialize(**run, tags=tags, partition_key=partition, selection=without_report)
-        runs = [result]
-        if result.success and report:
-            # the report of the partition, of every year of `year_range`, or of the last year of a full run
-            where = {"partition_key": partition} if partition else (
-                {"tags": tags} if year_range else {"partition_key": str(last)})
-            runs.append(dg.materialize(**run, **where, selection=dg.AssetSelection.assets(REPORT_ASSET)))
+        for call in calls:
+            runs.append(dg.materialize(**run, **call))
+            if not runs[-1].success:
+                break
         wall = time.perf_counter() - t0
     stages: dict[str, Stage] = {}
     for r in runs:
@@ -262,9 +295,9 @@ def run_full(settings: Settings, selection: Any = None, partition: str | None = 
             have.peak_bytes = max(have.peak_bytes, st.peak_bytes)
             if st.rows_out is not None:
                 have.rows_out = (have.rows_out or 0) + st.rows_out
-    ok = all(r.success for r in runs) and len(runs) == (2 if report else 1)
-    _unit_rows(settings, stages, [int(partition)] if partition else (list(range(first, last + 1)) if year_range else None))
-    return list(stages.values()), wall, max((r for _, r in sampler.samples), default=0), result.run_id, ok
+    ok = len(runs) == len(calls) and all(r.success for r in runs)
+    _unit_rows(settings, stages, years)
+    return list(stages.values()), wall, max((r for _, r in sampler.samples), default=0), runs[0].run_id, ok
 
 
 def _unit_rows(settings: Settings, stages: dict[str, Stage], years: list[int] | None) -> None:
@@ -340,28 +373,27 @@ def main(argv: list[str] | None = None) -> int:
     stages, wall, peak, run_id, ok = run_full(settings)
     print(f"bench: full run {'OK' if ok else 'FAILED'} in {wall:.1f}s, peak memory {peak / 1e9:.2f} GB")
 
-    import dagster as dg
-
+    # the refresh: a new delivery of one year's LPR3 contacts and coercion files, refreshed by the runs
+    # the raw-folder sensor requests for them (pipeline.ops.run_requests_for), in that order
     from pipeline.definitions import build_defs
-    from pipeline.ops import neighbour_runs
+    from pipeline.ops import RawFile, run_requests_for
+
     changed = [new_delivery(settings.raw_dir, r, refresh_year) for r in ("lpr_f_kontakter", "tvang")]
-    selection = dg.AssetSelection.assets("lpr_f_kontakter", "tvang").downstream()
-    inc_stages, inc_wall, inc_peak, _, inc_ok = run_full(settings, selection, str(refresh_year))
-    print(f"bench: incremental refresh of {refresh_year} {'OK' if inc_ok else 'FAILED'} in {inc_wall:.1f}s")
-    # then what the sensor queues after it: the indicators of the years whose units read the new year
-    graph = build_defs(settings).resolve_asset_graph()
-    follow = []
-    for first, last, keys in neighbour_runs(graph, {dg.AssetKey(r): {refresh_year} for r in ("lpr_f_kontakter", "tvang")},
-                                            years):
-        sel = dg.AssetSelection.assets(*keys)
-        if first == last:
-            st, w, pk, _, ok_n = run_full(settings, sel, str(first))
-        else:
-            st, w, pk, _, ok_n = run_full(settings, sel, None, (first, last))
-        follow.append({"years": f"{first}-{last}" if first != last else str(first), "seconds": round(w, 2),
-                       "ok": ok_n, "peak_memory_gb": round(pk / 1e9, 2), "stages": [x.row() for x in st]})
-        inc_ok, inc_wall, inc_peak = inc_ok and ok_n, inc_wall + w, max(inc_peak, pk)
-        print(f"bench: neighbour years {follow[-1]['years']} {'OK' if ok_n else 'FAILED'} in {w:.1f}s")
+    files = [RawFile(f"{p.parent.name}/{p.name}", p.parent.name, refresh_year, p.stat().st_size,
+                     p.stat().st_mtime_ns) for p in changed]
+    requests = run_requests_for(files, build_defs(settings).resolve_asset_graph(), years)
+    inc_ok, inc_wall, inc_peak, refresh_runs = True, 0.0, 0, []
+    for req in requests:
+        st, w, pk, _, ok_r = run_requested(settings, req)
+        label = req.run_key.rsplit(":", 1)[0]
+        refresh_runs.append({"run": label, "seconds": round(w, 2), "ok": ok_r, "peak_memory_gb": round(pk / 1e9, 2),
+                             "stages": [x.row() for x in st]})
+        inc_ok, inc_wall, inc_peak = inc_ok and ok_r, inc_wall + w, max(inc_peak, pk)
+        print(f"bench: refresh run {label} {'OK' if ok_r else 'FAILED'} in {w:.1f}s")
+        if not ok_r:
+            break
+    print(f"bench: incremental refresh of {refresh_year} {'OK' if inc_ok else 'FAILED'} in {inc_wall:.1f}s "
+          f"({len(refresh_runs)} run(s))")
 
     rows = [gen.row()] + [s.row() for s in stages]
     results = {
@@ -377,14 +409,13 @@ def main(argv: list[str] | None = None) -> int:
         "stages": rows,
         "incremental": {"year": refresh_year, "files": [p.name for p in changed], "ok": inc_ok,
                         "seconds": round(inc_wall, 2), "peak_memory_gb": round(inc_peak / 1e9, 2),
-                        "stages": [s.row() for s in inc_stages],
-                        "neighbour_runs": follow},
+                        "runs": refresh_runs},
     }
     print()
     print_table(rows)
     print(f"\nwhole pipeline {wall:.1f}s = {results['full_run']['multiple_of_scan']}x the raw scan "
-          f"({scan_s:.1f}s); incremental refresh {inc_wall:.1f}s (the year's run and "
-          f"{len(follow)} neighbour-year run(s)); generator {gen.seconds:.1f}s")
+          f"({scan_s:.1f}s); incremental refresh {inc_wall:.1f}s ({len(refresh_runs)} run(s): "
+          f"{', '.join(r['run'] for r in refresh_runs)}); generator {gen.seconds:.1f}s")
     out = BENCH_DIR / ("results.json" if args.scale >= 1.0 else f"results-{tag}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))

@@ -10,13 +10,14 @@ select. What a run does belongs to the asset layers.
   place where today's date chooses anything.
 - `raw_files_sensor`: watches the raw data folder (settings `raw_dir`). A new or changed file
   `<register>/<register>_<YYYY>.<ext>` requests the register's ingest asset and everything downstream
-  of it for that year, then a run of the indicators downstream of it (and their marts and report) for
-  the neighbour years whose units read that year's data (each indicator's year reach, asset metadata
-  `year_reach_before` / `year_reach_after`; `neighbour_runs`); a one-file register
+  of it for that year (registers delivered for the same years in one run), except the indicators:
+  those, with their marts and report, get one run for that year and the neighbour years whose units
+  read that year's data (each indicator's year reach, asset metadata `year_reach_before` /
+  `year_reach_after`; `refresh_plan`), queued after the load runs. A one-file register
   `<register>/<register>.<ext>` requests the unpartitioned ingest asset and everything downstream of
-  it for every year. The cursor remembers each file's size
-  and modification time (plus a SHA-256 for files small enough to hash cheaply), so a file that was
-  only touched or copied again unchanged does not start a run.
+  it for every year. The cursor remembers each file's size and modification time (plus a SHA-256 for
+  files small enough to hash cheaply), so a file that was only touched or copied again unchanged does
+  not start a run.
 
 Both are running by default (state lives in DAGSTER_HOME); stop them in the UI's Automation page or
 with `dagster sensor stop raw_files_sensor` / `dagster schedule stop nightly_refresh`.
@@ -94,38 +95,87 @@ def _reach(asset_graph: BaseAssetGraph, key: dg.AssetKey) -> tuple[int, int] | N
     return int(getattr(md[REACH_BEFORE], "value", md[REACH_BEFORE])), int(getattr(md[REACH_AFTER], "value", md[REACH_AFTER]))
 
 
-def neighbour_runs(
-    asset_graph: BaseAssetGraph, refreshed: Mapping[dg.AssetKey, Iterable[int]], partition_years: Sequence[int]
-) -> list[tuple[int, int, list[dg.AssetKey]]]:
-    """The follow-up runs after yearly ingest assets were refreshed for some years: (first, last, selection).
+@dataclass(frozen=True)
+class PlannedRun:
+    """One run of a refresh: `selection` for the years first..last (None: unpartitioned)."""
 
-    New data of year Y can change the units of the years around Y that read it (an indicator asset's
-    year reach: Y - after .. Y + before), which the run for Y does not recompute: e.g. a 2025 LPR
-    delivery changes 2024's readmissions (30 days after a December discharge). For each ingest asset of
-    `refreshed` (asset key -> the years its run covered) and each indicator downstream of it, the
-    neighbour years outside those years (and inside the partitions) get that indicator and everything
-    downstream of it (marts, report). Consecutive years with the same selection share one run.
+    label: str  # the registers whose new files the run loads, or "indicators" for the indicators' run
+    first: int | None
+    last: int | None
+    selection: list[dg.AssetKey]
+
+
+def _key_order(keys: Iterable[dg.AssetKey]) -> list[dg.AssetKey]:
+    return sorted(keys, key=lambda k: k.to_string())
+
+
+def _blocks(by_year: Mapping[int, frozenset[dg.AssetKey]]) -> list[tuple[int, int, frozenset[dg.AssetKey]]]:
+    """Consecutive years with the same (non-empty) selection, as (first, last, selection)."""
+    blocks: list[tuple[int, int, frozenset[dg.AssetKey]]] = []
+    for year in sorted(y for y, sel in by_year.items() if sel):
+        if blocks and blocks[-1][1] == year - 1 and blocks[-1][2] == by_year[year]:
+            blocks[-1] = (blocks[-1][0], year, blocks[-1][2])
+        else:
+            blocks.append((year, year, by_year[year]))
+    return blocks
+
+
+def refresh_plan(
+    asset_graph: BaseAssetGraph, refreshed: Mapping[dg.AssetKey, Iterable[int]], partition_years: Sequence[int]
+) -> list[PlannedRun]:
+    """The runs that bring everything downstream of new data up to date: loads first, then the indicators.
+
+    `refreshed`: yearly asset keys (the ingest assets of the new files) -> the years of the new data.
+    New data of year Y changes what is downstream of it for Y, and also the units of the years around Y
+    that read it (an indicator asset's year reach, metadata `year_reach_before` / `year_reach_after`:
+    units of Y - after .. Y + before), which a run for Y alone does not recompute: e.g. a 2025 LPR
+    delivery changes 2024's readmissions (30 days after a December discharge). So:
+    - the load runs: for each block of consecutive years with the same selection, the new data's assets
+      and everything downstream of them except the indicators with a year reach and what is downstream
+      of those (registers delivered in the same years share one run);
+    - the indicator runs: each indicator with a year reach downstream of the new data, for the years of
+      the new data and the years around them that read it, with everything downstream of it (marts,
+      report), consecutive years with the same selection in one run: a 2025 LPR delivery's twelve
+      indicators run once for 2024-2025 (one scan of the core tables, one aggregation, one report
+      run) instead of a run for 2025 and a second one for 2024.
+    The indicator runs come after every load run (runs start one at a time, in the order requested). A
+    load block and an indicator block of the same years (e.g. a survey year: its indicators read their
+    own year only) are one run, after the other loads and before the other indicator runs.
     """
-    wanted: dict[int, set[dg.AssetKey]] = {}
+    years_ok = set(partition_years)
+    load: dict[int, set[dg.AssetKey]] = {}
+    late: dict[int, set[dg.AssetKey]] = {}
+    sources: dict[int, set[str]] = {}
     for key, years in refreshed.items():
-        main = set(years)
+        main = set(years) & years_ok
+        if not main:
+            continue
         downstream = dg.AssetSelection.assets(key).downstream().resolve(asset_graph)
+        for y in main:
+            load.setdefault(y, set()).update(downstream)
+            sources.setdefault(y, set()).add(key.to_user_string())
         for ind in downstream:
             reach = _reach(asset_graph, ind)
-            if reach is None or not main:
+            if reach is None:
                 continue
             before, after = reach
-            around = {u for y in main for u in range(y - after, y + before + 1)}
-            follow = sorted(dg.AssetSelection.assets(ind).downstream().resolve(asset_graph), key=lambda k: k.to_string())
-            for year in (around - main) & set(partition_years):
-                wanted.setdefault(year, set()).update(follow)
-    runs: list[tuple[int, int, list[dg.AssetKey]]] = []
-    for year in sorted(wanted):
-        selection = sorted(wanted[year], key=lambda k: k.to_string())
-        if runs and runs[-1][1] == year - 1 and runs[-1][2] == selection:
-            runs[-1] = (runs[-1][0], year, selection)
-        else:
-            runs.append((year, year, selection))
+            follow = dg.AssetSelection.assets(ind).downstream().resolve(asset_graph)
+            for u in {u for y in main for u in range(y - after, y + before + 1)} & years_ok:
+                late.setdefault(u, set()).update(follow)
+    load_blocks = _blocks({y: frozenset(sel - late.get(y, set())) for y, sel in load.items()})
+    late_blocks = _blocks({y: frozenset(sel) for y, sel in late.items()})
+    late_spans = {(a, b) for a, b, _ in late_blocks}
+    merged = {(a, b): sel for a, b, sel in load_blocks if (a, b) in late_spans}
+
+    def label(a: int, b: int) -> str:
+        return "+".join(sorted(set().union(*(sources[y] for y in range(a, b + 1)))))
+
+    # loads first; then the runs that load and compute the same years (their indicators read only what
+    # is loaded by then); then the indicator runs
+    runs = [PlannedRun(label(a, b), a, b, _key_order(sel)) for a, b, sel in load_blocks if (a, b) not in merged]
+    runs += [PlannedRun(label(a, b), a, b, _key_order(sel | merged[(a, b)]))
+             for a, b, sel in late_blocks if (a, b) in merged]
+    runs += [PlannedRun("indicators", a, b, _key_order(sel)) for a, b, sel in late_blocks if (a, b) not in merged]
     return runs
 
 
@@ -283,39 +333,39 @@ def run_requests_for(
     partition_years: Sequence[int],
     log: dg.DagsterLogManager | None = None,
 ) -> list[dg.RunRequest]:
-    """One run per register and block of consecutive years: its ingest asset and everything downstream."""
+    """The runs for new or changed files: a one-file register's ingest asset and everything downstream
+    of it for every year; the yearly registers' new years as `refresh_plan` lays them out (load runs by
+    block of years, then the indicators of those years and of the years around them that read them)."""
     by_register: dict[str, list[RawFile]] = {}
     for f in changed:
         by_register.setdefault(f.register, []).append(f)
     all_keys = asset_graph.get_all_asset_keys()
     requests: list[dg.RunRequest] = []
     refreshed: dict[dg.AssetKey, set[int]] = {}
+    fingerprint = _fingerprint(changed)
     for register in sorted(by_register):
         key = dg.AssetKey(register)
         if key not in all_keys:
             if log:
                 log.warning(f"raw folder {register!r} has no ingest asset; {len(by_register[register])} file(s) not loaded")
             continue
-        selection = sorted(dg.AssetSelection.assets(key).downstream().resolve(asset_graph), key=lambda k: k.to_string())
         files = by_register[register]
-        fingerprint = _fingerprint(files)
         if asset_graph.get(key).is_partitioned:
             years = {f.year for f in files if f.year is not None}
             outside = sorted(years - set(partition_years))
             if log and (outside or len(years) < len(files)):
                 log.warning(f"{register}: {len(files) - len(years & set(partition_years))} file(s) outside the configured years or not yearly")
-            blocks = year_blocks(years & set(partition_years))
-            refreshed[key] = years & set(partition_years)
-        else:
-            partitioned_downstream = any(asset_graph.get(k).is_partitioned for k in selection)
-            blocks = [(min(partition_years), max(partition_years))] if partitioned_downstream else [(None, None)]
-        for first, last in blocks:
-            span = f"{first}-{last}" if first is not None else "all"
-            requests.append(_run_request(f"raw:{register}:{span}:{fingerprint}", selection, first, last))
-    # then the neighbour years whose units read the new years' data (queued after the runs above)
-    fingerprint = _fingerprint(changed)
-    for first, last, selection in neighbour_runs(asset_graph, refreshed, partition_years):
-        requests.append(_run_request(f"raw:neighbours:{first}-{last}:{fingerprint}", selection, first, last))
+            if years & set(partition_years):
+                refreshed[key] = years & set(partition_years)
+            continue
+        selection = _key_order(dg.AssetSelection.assets(key).downstream().resolve(asset_graph))
+        partitioned_downstream = any(asset_graph.get(k).is_partitioned for k in selection)
+        first, last = (min(partition_years), max(partition_years)) if partitioned_downstream else (None, None)
+        span = f"{first}-{last}" if first is not None else "all"
+        requests.append(_run_request(f"raw:{register}:{span}:{_fingerprint(files)}", selection, first, last))
+    for run in refresh_plan(asset_graph, refreshed, partition_years):
+        requests.append(_run_request(f"raw:{run.label}:{run.first}-{run.last}:{fingerprint}", run.selection,
+                                     run.first, run.last))
     return requests
 
 

@@ -107,11 +107,12 @@ def test_failed_run_keeps_previous_rows(warehouse, monkeypatch):
     assert _years(warehouse) == [(2020, 1), (2021, 1)]
 
 
-def test_a_new_years_stays_reach_the_year_before_through_the_sensors_follow_up_run(warehouse):
+def test_a_new_years_stays_reach_the_year_before_through_the_sensors_indicator_run(warehouse):
     # stay 4's person "c" also had a stay ending 30 December 2020; a new 2021 delivery adds an acute
-    # readmission on 2 January 2021. The run for 2021 alone leaves 2020's unit as it was; the follow-up
-    # run the sensor queues (pipeline.ops.neighbour_runs: P4 reaches one year ahead) corrects it.
-    from pipeline.ops import neighbour_runs
+    # readmission on 2 January 2021. A run of P4 for 2021 alone leaves 2020's unit as it was; the
+    # indicator run the sensor queues after the load (pipeline.ops.refresh_plan: P4 reaches one year
+    # ahead, so it runs for 2020-2021) corrects it.
+    from pipeline.ops import refresh_plan
 
     with duckdb.connect(str(warehouse)) as con:
         insert(con, "core.stays", [stay(5, "d", "2020-12-20 08:00", "2020-12-30 10:00")])
@@ -121,13 +122,14 @@ def test_a_new_years_stays_reach_the_year_before_through_the_sensors_follow_up_r
     with duckdb.connect(str(warehouse)) as con:  # the 2021 core refresh brings the readmission
         insert(con, "core.stays", [stay(6, "d", "2021-01-02 08:00", "2021-01-09 10:00")])
     assert _materialize(warehouse, "2021", "2021").success
-    assert _unit(warehouse, "5", 2020) == (True, False)  # the year's own run does not reach back
+    assert _unit(warehouse, "5", 2020) == (True, False)  # a run for the year alone does not reach back
     p4 = next(a for a in indicators.indicator_assets if a.key.to_user_string() == "p4_genindlaeggelse")
     graph = dg.Definitions(assets=[p4], resources={"duckdb": WarehouseResource(database=str(warehouse))}).resolve_asset_graph()
-    runs = neighbour_runs(graph, {dg.AssetKey("stays"): {2021}}, [int(y) for y in YEARS.get_partition_keys()])
-    assert runs[0] == (2020, 2020, [p4.key])  # and 2022 after it, where 2022 is a partition
-    assert all(first == 2022 for first, _, _ in runs[1:])
-    assert _materialize(warehouse, "2020", "2020").success
+    years = [int(y) for y in YEARS.get_partition_keys()]
+    runs = refresh_plan(graph, {dg.AssetKey("stays"): {2021}}, years)
+    assert [(r.label, r.first, r.last, r.selection) for r in runs] == [
+        ("stays", 2021, 2021, [dg.AssetKey("stays")]), ("indicators", 2020, min(2022, max(years)), [p4.key])]
+    assert _materialize(warehouse, "2020", "2021").success
     assert _unit(warehouse, "5", 2020) == (True, True)
 
 

@@ -178,16 +178,24 @@ def test_sensor_groups_consecutive_years_and_registers(raw: Path) -> None:
     _write(raw, "lpr_adm/LPR_ADM_2017.SAS7BDAT", "not really sas, the sensor does not read it")
     result = _evaluate(raw, cursor, dg.DagsterInstance.ephemeral())
     range_2020_2021 = {"dagster/asset_partition_range_start": "2020", "dagster/asset_partition_range_end": "2021"}
-    assert _summary(result) == [
+    assert _summary(result) == [  # in year order
+        ("raw:lpr_adm:2017-2017", K("lpr_adm", "p4"), "2017", {}),
         ("raw:bef:2020-2021", K("bef", "p4", "persons"), None, range_2020_2021),
         ("raw:bef:2023-2023", K("bef", "p4", "persons"), "2023", {}),
-        ("raw:lpr_adm:2017-2017", K("lpr_adm", "p4"), "2017", {}),
     ]
+
+
+def test_sensor_loads_registers_delivered_for_the_same_years_in_one_run(raw: Path) -> None:
+    cursor = _cursor_of(raw, "bef/bef_2019.csv", "dod/dod.csv", "lpr_adm/lpr_adm_2018.csv")
+    _write(raw, "bef/bef_2020.csv", "pnr;koen;foed_dag;kom\nb;2;1991-02-03;147\n")
+    _write(raw, "lpr_adm/lpr_adm_2020.csv", "recnum;pnr\n")
+    result = _evaluate(raw, cursor, dg.DagsterInstance.ephemeral())
+    assert _summary(result) == [("raw:bef+lpr_adm:2020-2020", K("bef", "lpr_adm", "p4", "persons"), "2020", {})]
 
 
 def test_sensor_ignores_touch_without_content_change_odd_names_unknown_registers_and_other_years(raw: Path) -> None:
     first = _evaluate(raw, None, dg.DagsterInstance.ephemeral())  # first tick, nothing loaded: 3 runs
-    assert [r[0] for r in _summary(first)] == ["raw:bef:2019-2019", "raw:dod:2010-2025", "raw:lpr_adm:2018-2018"]
+    assert [r[0] for r in _summary(first)] == ["raw:dod:2010-2025", "raw:lpr_adm:2018-2018", "raw:bef:2019-2019"]
     later = OLD + 60
     os.utime(raw / "bef/bef_2019.csv", (later, later))  # copied again, same bytes
     _write(raw, "bef/notes.txt", "not an extract")
@@ -286,33 +294,52 @@ def _file(register: str, year: int) -> ops.RawFile:
     return ops.RawFile(f"{register}/{register}_{year}.csv", register, year, 10, 1)
 
 
+def _plan(refreshed: dict[str, set[int]]) -> list[tuple]:
+    runs = ops.refresh_plan(_graph(), {dg.AssetKey(k): v for k, v in refreshed.items()}, list(range(2010, 2026)))
+    return [(r.label, r.first, r.last, r.selection) for r in runs]
+
+
 def test_a_new_year_also_reruns_the_indicators_of_the_years_that_read_it() -> None:
     years = list(range(2010, 2026))
     requests = ops.run_requests_for([_file("register", 2020)], _graph(), years)
     got = [(r.run_key.rsplit(":", 1)[0], r.asset_selection, r.partition_key, dict(r.tags)) for r in requests]
-    # 2019 (ind and ind_ahead read one year ahead), 2021-2022 (ind reads two years back); the main run first
+    # the load first; then the indicators in one run for 2020 and 2019 (ind and ind_ahead read one year
+    # ahead), and ind for 2021-2022 (it reads two years back)
     assert got == [
-        ("raw:register:2020-2020", K("ind", "ind_ahead", "mart", "register"), "2020", {}),
-        ("raw:neighbours:2019-2019", K("ind", "ind_ahead", "mart"), "2019", {}),
-        ("raw:neighbours:2021-2022", K("ind", "mart"), None,
+        ("raw:register:2020-2020", K("register"), "2020", {}),
+        ("raw:indicators:2019-2020", K("ind", "ind_ahead", "mart"), None,
+         {"dagster/asset_partition_range_start": "2019", "dagster/asset_partition_range_end": "2020"}),
+        ("raw:indicators:2021-2022", K("ind", "mart"), None,
          {"dagster/asset_partition_range_start": "2021", "dagster/asset_partition_range_end": "2022"}),
     ]
 
 
-def test_neighbour_years_stay_inside_the_partitions_and_outside_the_years_loaded() -> None:
-    graph = _graph()
-    key = dg.AssetKey("register")
-    # 2024-2025 loaded: 2023 for both indicators; nothing after 2025 (not a partition)
-    assert ops.neighbour_runs(graph, {key: {2024, 2025}}, list(range(2010, 2026))) == [
-        (2023, 2023, K("ind", "ind_ahead", "mart"))]
-    # 2010 loaded: no 2009; 2011-2012 for ind only
-    assert ops.neighbour_runs(graph, {key: {2010}}, list(range(2010, 2026))) == [(2011, 2012, K("ind", "mart"))]
-    # 2015 and 2018: ind 2014, 2016-2017, 2019-2020; ind_ahead 2014, 2017; a run per year block and selection
-    assert ops.neighbour_runs(graph, {key: {2015, 2018}}, list(range(2010, 2026))) == [
-        (2014, 2014, K("ind", "ind_ahead", "mart")), (2016, 2016, K("ind", "mart")),
-        (2017, 2017, K("ind", "ind_ahead", "mart")), (2019, 2020, K("ind", "mart"))]
-    # an indicator of its own year only asks for nothing more
-    assert ops.neighbour_runs(graph, {dg.AssetKey("survey"): {2017}}, list(range(2010, 2026))) == []
+def test_refresh_plan_keeps_the_years_inside_the_partitions() -> None:
+    # 2024-2025 loaded: their indicators and 2023's in one run; nothing after 2025 (not a partition)
+    assert _plan({"register": {2024, 2025}}) == [
+        ("register", 2024, 2025, K("register")), ("indicators", 2023, 2025, K("ind", "ind_ahead", "mart"))]
+    # 2010 loaded: no 2009; the load and the indicators of 2010 in one run, then ind for 2011-2012
+    assert _plan({"register": {2010}}) == [
+        ("register", 2010, 2010, K("ind", "ind_ahead", "mart", "register")), ("indicators", 2011, 2012, K("ind", "mart"))]
+
+
+def test_refresh_plan_a_run_per_block_of_years_and_selection_loads_first() -> None:
+    # 2015 and 2018: ind 2014-2017 and 2017-2020, ind_ahead 2014-2015 and 2017-2018
+    assert _plan({"register": {2015, 2018}}) == [
+        ("register", 2015, 2015, K("register")), ("register", 2018, 2018, K("register")),
+        ("indicators", 2014, 2015, K("ind", "ind_ahead", "mart")), ("indicators", 2016, 2016, K("ind", "mart")),
+        ("indicators", 2017, 2018, K("ind", "ind_ahead", "mart")), ("indicators", 2019, 2020, K("ind", "mart"))]
+    # an indicator of its own year only: one run, the load and the indicator
+    assert _plan({"survey": {2017}}) == [("survey", 2017, 2017, K("same_year", "survey"))]
+
+
+def test_refresh_plan_a_load_with_its_indicators_runs_before_every_indicator_run() -> None:
+    # register and survey 2020: the 2020 indicators' run also loads both; it must come before the 2019
+    # run, whose units read 2020's data
+    assert _plan({"register": {2020}, "survey": {2020}}) == [
+        ("register+survey", 2020, 2020, K("ind", "ind_ahead", "mart", "register", "same_year", "survey")),
+        ("indicators", 2019, 2019, K("ind", "ind_ahead", "mart")),
+        ("indicators", 2021, 2022, K("ind", "mart"))]
 
 
 def test_the_pipelines_indicators_carry_their_year_reach() -> None:
@@ -323,9 +350,15 @@ def test_the_pipelines_indicators_carry_their_year_reach() -> None:
     assert reach["n7_uddannelse"] == (10, 1) and reach["n8_overdoedelighed"] == (5, 1)
     assert reach["p4_genindlaeggelse"] == (1, 1) and reach["p1_ung_mental_sundhed"] == (0, 0)
     assert len(reach) == 16
-    # a 2025 LPR3 delivery: one follow-up run for 2024 with the twelve LPR indicators, marts and report
-    runs = ops.neighbour_runs(graph, {dg.AssetKey("lpr_f_kontakter"): {2025}}, list(range(2010, 2026)))
-    assert [(a, b) for a, b, _ in runs] == [(2024, 2024)]
-    names = {k.to_user_string() for k in runs[0][2]}
-    assert {"p4_genindlaeggelse", "i1_somatisk_efter_psykiatrisk", "indicator_values", "status_report"} <= names
-    assert not names & {"lpr_f_kontakter", "contacts", "stays", "p1_ung_mental_sundhed", "p6_serviceloven"}
+    # a 2025 LPR3 + coercion delivery: one load run for 2025, then one run of the twelve indicators that
+    # read LPR or coercion data, with marts and report, for 2024-2025
+    runs = ops.refresh_plan(graph, {dg.AssetKey("lpr_f_kontakter"): {2025}, dg.AssetKey("tvang"): {2025}},
+                            list(range(2010, 2026)))
+    assert [(r.label, r.first, r.last) for r in runs] == [("lpr_f_kontakter+tvang", 2025, 2025), ("indicators", 2024, 2025)]
+    load, late = ({k.to_user_string() for k in r.selection} for r in runs)
+    assert {"lpr_f_kontakter", "tvang", "contacts", "stays", "coercion"} <= load
+    assert not load & late
+    assert {"p4_genindlaeggelse", "i1_somatisk_efter_psykiatrisk", "p2_tvang_personer", "indicator_values",
+            "status_report"} <= late
+    assert len({k for k in late if reach.get(k)}) == 12
+    assert not late & {"p1_ung_mental_sundhed", "p6_serviceloven", "n5_tilfredshed", "n6_inddragelse"}
