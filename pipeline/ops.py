@@ -13,7 +13,8 @@ select. What a run does belongs to the asset layers.
   of it for that year (registers delivered for the same years in one run), except the indicators:
   those, with their marts and report, get one run for that year and the neighbour years whose units
   read that year's data (each indicator's year reach, asset metadata `year_reach_before` /
-  `year_reach_after`; `refresh_plan`), queued after the load runs. A one-file register
+  `year_reach_after`; `refresh_plan`), requested by `refresh_indicators_sensor` once every load run of
+  the refresh has succeeded (a failed load starts no indicator run). A one-file register
   `<register>/<register>.<ext>` requests the unpartitioned ingest asset and everything downstream of
   it for every year. The cursor remembers each file's size and modification time (plus a SHA-256 for
   files small enough to hash cheaply), so a file that was only touched or copied again unchanged does
@@ -87,6 +88,10 @@ def partition_request(first: int, last: int) -> dict[str, object]:
 # event data of U - before .. U + after.
 REACH_BEFORE, REACH_AFTER = "year_reach_before", "year_reach_after"
 
+# Tags of a refresh plan's load runs (`run_requests_for`), read back by `followup_requests`: the plan's
+# id, which of its loads the run is, and the new data the plan was laid out for (JSON: key -> years).
+PLAN_TAG, LOAD_TAG, REFRESHED_TAG = "psyk/refresh_plan", "psyk/refresh_load", "psyk/refreshed"
+
 
 def _reach(asset_graph: BaseAssetGraph, key: dg.AssetKey) -> tuple[int, int] | None:
     md = asset_graph.get(key).metadata or {}
@@ -103,6 +108,11 @@ class PlannedRun:
     first: int | None
     last: int | None
     selection: list[dg.AssetKey]
+    after_loads: bool = False  # computes indicators: requested only once every load run succeeded
+
+    @property
+    def span(self) -> str:
+        return f"{self.first}-{self.last}"
 
 
 def _key_order(keys: Iterable[dg.AssetKey]) -> list[dg.AssetKey]:
@@ -138,9 +148,11 @@ def refresh_plan(
       report), consecutive years with the same selection in one run: a 2025 LPR delivery's twelve
       indicators run once for 2024-2025 (one scan of the core tables, one aggregation, one report
       run) instead of a run for 2025 and a second one for 2024.
-    The indicator runs come after every load run (runs start one at a time, in the order requested). A
-    load block and an indicator block of the same years (e.g. a survey year: its indicators read their
-    own year only) are one run, after the other loads and before the other indicator runs.
+    The indicator runs (`after_loads`) are requested only when every load run has succeeded (the
+    `refresh_indicators_sensor`; `followup_requests`), so no indicator, mart or report is computed
+    from core tables a failed load left half written. A load block and an indicator block of the same
+    years (e.g. a survey year: its indicators read their own year only) are one run, after the loads
+    and before the other indicator runs.
     """
     years_ok = set(partition_years)
     load: dict[int, set[dg.AssetKey]] = {}
@@ -173,9 +185,10 @@ def refresh_plan(
     # loads first; then the runs that load and compute the same years (their indicators read only what
     # is loaded by then); then the indicator runs
     runs = [PlannedRun(label(a, b), a, b, _key_order(sel)) for a, b, sel in load_blocks if (a, b) not in merged]
-    runs += [PlannedRun(label(a, b), a, b, _key_order(sel | merged[(a, b)]))
+    runs += [PlannedRun(label(a, b), a, b, _key_order(sel | merged[(a, b)]), after_loads=True)
              for a, b, sel in late_blocks if (a, b) in merged]
-    runs += [PlannedRun("indicators", a, b, _key_order(sel)) for a, b, sel in late_blocks if (a, b) not in merged]
+    runs += [PlannedRun("indicators", a, b, _key_order(sel), after_loads=True)
+             for a, b, sel in late_blocks if (a, b) not in merged]
     return runs
 
 
@@ -363,20 +376,69 @@ def run_requests_for(
         first, last = (min(partition_years), max(partition_years)) if partitioned_downstream else (None, None)
         span = f"{first}-{last}" if first is not None else "all"
         requests.append(_run_request(f"raw:{register}:{span}:{_fingerprint(files)}", selection, first, last))
-    for run in refresh_plan(asset_graph, refreshed, partition_years):
-        requests.append(_run_request(f"raw:{run.label}:{run.first}-{run.last}:{fingerprint}", run.selection,
-                                     run.first, run.last))
+    plan = refresh_plan(asset_graph, refreshed, partition_years)
+    loads = [run for run in plan if not run.after_loads]
+    tags = {PLAN_TAG: fingerprint,
+            REFRESHED_TAG: json.dumps({k.to_user_string(): sorted(v) for k, v in sorted(refreshed.items())})}
+    for run in loads:
+        requests.append(_run_request(f"raw:{run.label}:{run.span}:{fingerprint}", run.selection, run.first, run.last,
+                                     {**tags, LOAD_TAG: f"{run.label}:{run.span}"}))
+    if not loads:  # nothing to wait for
+        requests += after_load_requests(plan, fingerprint)
     return requests
+
+
+def after_load_requests(plan: Sequence[PlannedRun], plan_id: str) -> list[dg.RunRequest]:
+    """The plan's indicator runs (those after its loads), in order."""
+    return [_run_request(f"raw:{run.label}:{run.span}:{plan_id}", run.selection, run.first, run.last)
+            for run in plan if run.after_loads]
+
+
+def _plan_of(tags: Mapping[str, str], asset_graph: BaseAssetGraph, partition_years: Sequence[int]
+             ) -> tuple[str, list[PlannedRun]] | None:
+    """The refresh plan a load run's tags name: (plan id, runs), or None for a run without them."""
+    plan_id = tags.get(PLAN_TAG)
+    if not plan_id or REFRESHED_TAG not in tags:
+        return None
+    refreshed = {dg.AssetKey.from_user_string(k): set(v) for k, v in json.loads(tags[REFRESHED_TAG]).items()}
+    return plan_id, refresh_plan(asset_graph, refreshed, partition_years)
+
+
+def planned_followups(load_tags: Mapping[str, str], asset_graph: BaseAssetGraph,
+                      partition_years: Sequence[int]) -> list[dg.RunRequest]:
+    """The indicator runs of the plan a load run's tags name (whatever the state of its load runs)."""
+    found = _plan_of(load_tags, asset_graph, partition_years)
+    return after_load_requests(found[1], found[0]) if found else []
+
+
+def followup_requests(run: dg.DagsterRun, instance: dg.DagsterInstance, asset_graph: BaseAssetGraph,
+                      partition_years: Sequence[int]) -> tuple[list[dg.RunRequest], str]:
+    """After a load run of a refresh plan succeeded: the plan's indicator runs, if every load run of the
+    plan has succeeded by now (a re-execution of a failed one counts), else none; and why."""
+    found = _plan_of(run.tags, asset_graph, partition_years)
+    if found is None:
+        return [], "not a load run of the raw-folder sensor"
+    plan_id, plan = found
+    loads = {f"{r.label}:{r.span}" for r in plan if not r.after_loads}
+    succeeded = instance.get_runs(filters=dg.RunsFilter(tags={PLAN_TAG: plan_id},
+                                                        statuses=[dg.DagsterRunStatus.SUCCESS]))
+    waiting = loads - {r.tags.get(LOAD_TAG) for r in succeeded}
+    if waiting:
+        return [], f"refresh {plan_id}: waiting for load run(s) {', '.join(sorted(waiting))}"
+    requests = after_load_requests(plan, plan_id)
+    return requests, f"refresh {plan_id}: every load run succeeded; {len(requests)} indicator run(s) requested"
 
 
 def _fingerprint(files: Sequence[RawFile]) -> str:
     return hashlib.sha256(dump_cursor({f.rel_path: [f.size, f.mtime_ns] for f in files}).encode()).hexdigest()[:12]
 
 
-def _run_request(run_key: str, selection: list[dg.AssetKey], first: int | None, last: int | None) -> dg.RunRequest:
+def _run_request(run_key: str, selection: list[dg.AssetKey], first: int | None, last: int | None,
+                 tags: Mapping[str, str] | None = None) -> dg.RunRequest:
     """A run of `selection` for first..last (one partition key or a range), or unpartitioned (None)."""
     req = partition_request(first, last) if first is not None and last is not None else {"partition_key": None, "tags": {}}
-    return dg.RunRequest(run_key=run_key, asset_selection=selection, partition_key=req["partition_key"], tags=req["tags"])
+    return dg.RunRequest(run_key=run_key, asset_selection=selection, partition_key=req["partition_key"],
+                         tags={**req["tags"], **(tags or {})})
 
 
 def build_raw_files_sensor(
@@ -420,9 +482,37 @@ def build_raw_files_sensor(
     return raw_files_sensor
 
 
+def build_refresh_indicators_sensor(
+    partitions_def: dg.PartitionsDefinition = YEARS,
+    job: dg.UnresolvedAssetJobDefinition = refresh_job,
+    default_status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.RUNNING,
+) -> dg.RunStatusSensorDefinition:
+    @dg.run_status_sensor(
+        name="refresh_indicators_sensor",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        monitored_jobs=[job],
+        request_job=job,
+        minimum_interval_seconds=10,
+        default_status=default_status,
+        description="After the raw-folder sensor's load runs succeeded: the indicator runs of their years and "
+        "the neighbour years (with marts and report).",
+    )
+    def refresh_indicators_sensor(context: dg.RunStatusSensorContext):  # noqa: ANN202 (yields requests)
+        asset_graph = context.repository_def.asset_graph
+        requests, why = followup_requests(context.dagster_run, context.instance, asset_graph,
+                                          partition_years_of(partitions_def))
+        context.log.info(why)
+        if not requests:
+            yield dg.SkipReason(why)
+        yield from requests
+
+    return refresh_indicators_sensor
+
+
 nightly_refresh = build_nightly_schedule()
 raw_files_sensor = build_raw_files_sensor()
+refresh_indicators_sensor = build_refresh_indicators_sensor()
 
 schedules = [nightly_refresh]
-sensors = [raw_files_sensor]
+sensors = [raw_files_sensor, refresh_indicators_sensor]
 jobs = [refresh_job]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -126,9 +127,13 @@ def _evaluate(raw: Path, cursor: str | None, instance: dg.DagsterInstance) -> dg
     return sensor(ctx)
 
 
+PLAN_TAGS = (ops.PLAN_TAG, ops.LOAD_TAG, ops.REFRESHED_TAG)  # checked by the refresh-plan tests below
+
+
 def _summary(result: dg.SensorResult) -> list[tuple]:
     return [
-        (r.run_key.rsplit(":", 1)[0], r.asset_selection, r.partition_key, dict(r.tags))
+        (r.run_key.rsplit(":", 1)[0], r.asset_selection, r.partition_key,
+         {k: v for k, v in r.tags.items() if k not in PLAN_TAGS})
         for r in result.run_requests or []
     ]
 
@@ -251,6 +256,8 @@ def test_definitions_carry_the_schedule_sensor_and_job() -> None:
 
     assert defs.resolve_schedule_def("nightly_refresh").cron_schedule == "0 2 * * *"
     assert defs.resolve_sensor_def("raw_files_sensor").name == "raw_files_sensor"
+    follow = defs.resolve_sensor_def("refresh_indicators_sensor")
+    assert follow.default_status == dg.DefaultSensorStatus.RUNNING
     graph = defs.resolve_asset_graph()
     executable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_executable}
     assert set(defs.resolve_job_def("refresh").asset_layer.executable_asset_keys) == executable
@@ -299,19 +306,82 @@ def _plan(refreshed: dict[str, set[int]]) -> list[tuple]:
     return [(r.label, r.first, r.last, r.selection) for r in runs]
 
 
-def test_a_new_year_also_reruns_the_indicators_of_the_years_that_read_it() -> None:
+def _requests(requests: Sequence[dg.RunRequest]) -> list[tuple]:
+    return [(r.run_key.rsplit(":", 1)[0], r.asset_selection, r.partition_key,
+             {k: v for k, v in r.tags.items() if k not in PLAN_TAGS}) for r in requests]
+
+
+def _run(instance: dg.DagsterInstance, request: dg.RunRequest, fail: bool = False) -> dg.DagsterRun:
+    """A run in `instance` carrying the request's tags, succeeded or failed."""
+    @dg.asset(name="register", partitions_def=YEARS_2010_2025, backfill_policy=SR)
+    def stand_in() -> None:
+        if fail:
+            raise RuntimeError("the load failed")
+
+    return dg.materialize([stand_in], instance=instance, tags=dict(request.tags),
+                          partition_key=request.partition_key, raise_on_error=False).dagster_run
+
+
+def test_a_new_year_also_reruns_the_indicators_of_the_years_that_read_it_once_the_load_succeeded() -> None:
     years = list(range(2010, 2026))
-    requests = ops.run_requests_for([_file("register", 2020)], _graph(), years)
-    got = [(r.run_key.rsplit(":", 1)[0], r.asset_selection, r.partition_key, dict(r.tags)) for r in requests]
-    # the load first; then the indicators in one run for 2020 and 2019 (ind and ind_ahead read one year
-    # ahead), and ind for 2021-2022 (it reads two years back)
-    assert got == [
-        ("raw:register:2020-2020", K("register"), "2020", {}),
+    graph = _graph()
+    (load,) = ops.run_requests_for([_file("register", 2020)], graph, years)
+    assert _requests([load]) == [("raw:register:2020-2020", K("register"), "2020", {})]
+    plan_id = load.run_key.rsplit(":", 1)[1]
+    assert load.tags[ops.PLAN_TAG] == plan_id and load.tags[ops.LOAD_TAG] == "register:2020-2020"
+    assert json.loads(load.tags[ops.REFRESHED_TAG]) == {"register": [2020]}
+    instance = dg.DagsterInstance.ephemeral()
+    # the load failed: no indicator run (its core tables may be half written)
+    failed = _run(instance, load, fail=True)
+    assert failed.status == dg.DagsterRunStatus.FAILURE
+    assert ops.followup_requests(failed, instance, graph, years)[0] == []
+    # re-executed with success: the indicators in one run for 2020 and 2019 (ind and ind_ahead read one
+    # year ahead), then ind for 2021-2022 (it reads two years back)
+    done = _run(instance, load)
+    requests, why = ops.followup_requests(done, instance, graph, years)
+    assert _requests(requests) == [
         ("raw:indicators:2019-2020", K("ind", "ind_ahead", "mart"), None,
          {"dagster/asset_partition_range_start": "2019", "dagster/asset_partition_range_end": "2020"}),
         ("raw:indicators:2021-2022", K("ind", "mart"), None,
          {"dagster/asset_partition_range_start": "2021", "dagster/asset_partition_range_end": "2022"}),
     ]
+    assert all(r.run_key.endswith(plan_id) for r in requests) and "2 indicator run(s)" in why
+
+
+def test_indicator_runs_wait_for_every_load_run_of_the_refresh() -> None:
+    years = list(range(2010, 2026))
+    graph = _graph()
+    first, second = ops.run_requests_for([_file("register", 2015), _file("register", 2018)], graph, years)
+    instance = dg.DagsterInstance.ephemeral()
+    requests, why = ops.followup_requests(_run(instance, first), instance, graph, years)
+    assert requests == [] and "waiting for load run(s) register:2018-2018" in why
+    requests, _ = ops.followup_requests(_run(instance, second), instance, graph, years)
+    assert [r.run_key.rsplit(":", 1)[0] for r in requests] == [
+        "raw:indicators:2014-2015", "raw:indicators:2016-2016", "raw:indicators:2017-2018", "raw:indicators:2019-2020"]
+    # a run the raw-folder sensor did not request asks for nothing
+    other = dg.materialize([register_asset], instance=instance, partition_key="2020").dagster_run
+    assert ops.followup_requests(other, instance, graph, years)[0] == []
+
+
+def test_the_status_sensor_requests_the_indicator_runs_after_a_successful_load() -> None:
+    years = list(range(2010, 2026))
+    (load,) = ops.run_requests_for([_file("register", 2020)], _graph(), years)
+    instance = dg.DagsterInstance.ephemeral()
+    result = dg.materialize([register_asset], instance=instance, tags=dict(load.tags), partition_key="2020")
+    sensor = ops.build_refresh_indicators_sensor(YEARS_2010_2025)
+    defs = dg.Definitions(assets=[register_asset, ind, ind_ahead, mart, survey_asset, same_year],
+                          jobs=[ops.refresh_job], sensors=[sensor])
+    ctx = dg.build_run_status_sensor_context(
+        sensor_name=sensor.name, dagster_event=result.get_run_success_event(), dagster_instance=instance,
+        dagster_run=result.dagster_run, repository_def=defs.get_repository_def())
+    got = list(sensor(ctx))
+    assert [r.run_key.rsplit(":", 1)[0] for r in got] == ["raw:indicators:2019-2020", "raw:indicators:2021-2022"]
+
+
+def test_a_survey_year_is_one_run_requested_at_once() -> None:
+    # its indicators read their own year only: the load and the indicators are one run, nothing to wait for
+    requests = ops.run_requests_for([_file("survey", 2017)], _graph(), list(range(2010, 2026)))
+    assert _requests(requests) == [("raw:survey:2017-2017", K("same_year", "survey"), "2017", {})]
 
 
 def test_refresh_plan_keeps_the_years_inside_the_partitions() -> None:

@@ -2,8 +2,9 @@
 
 Starts `dagster-webserver -m pipeline.definitions` with a fresh DAGSTER_HOME (a copy of the
 repository's dagster.yaml) and the PSYK_* settings pointing at a tiny raw folder, then in the browser:
-1. the Automation page lists the nightly schedule and the raw-folder sensor; they are switched off
-   there, so they cannot start runs of their own during the test;
+1. the Automation page lists the nightly schedule, the raw-folder sensor and the sensor that follows
+   the raw-folder sensor's loads with their indicator runs; they are switched off there, so they cannot
+   start runs of their own during the test;
 2. the catalog lists every asset of `pipeline.definitions.defs` (the 14 register assets among them);
 3. with the daemon started (it dequeues runs, as in `make ui`), the `bef` asset page's Materialize
    dialog launches partition 2020 only, and the Runs page shows that run succeed.
@@ -190,25 +191,26 @@ def test_ui_lists_assets_and_automations_and_materialises_one_year(ui: dict) -> 
             page = browser.new_page()
             page.set_default_timeout(UI_TIMEOUT_MS)
 
-            # 1. The schedule and the sensor are listed; switch them off, then start the daemon (its start-up
+            # 1. The schedule and the sensors are listed; switch them off, then start the daemon (its start-up
             # overlaps the catalog check).
             page.goto(f"{url}/automation")
             page.get_by_text("raw_files_sensor", exact=True).wait_for()
+            page.get_by_text("refresh_indicators_sensor", exact=True).wait_for()
             page.get_by_text("nightly_refresh", exact=True).wait_for()
             switches = page.locator("label[class*='formatSwitch'] input[type=checkbox]")
             # the on/off switches render after the names, and the list may re-render while the
-            # instigator states load (seen under load): wait until exactly the two are there
+            # instigator states load (seen under load): wait until exactly the three are there
             page.wait_for_function(
-                "() => document.querySelectorAll(\"label[class*='formatSwitch'] input[type=checkbox]\").length == 2"
+                "() => document.querySelectorAll(\"label[class*='formatSwitch'] input[type=checkbox]\").length == 3"
             )
-            for i in range(2):
+            for i in range(3):
                 if switches.nth(i).is_checked():
                     switches.nth(i).locator("xpath=..").click()
             page.reload()
             page.get_by_text("raw_files_sensor", exact=True).wait_for()
             page.wait_for_function(
                 "() => [...document.querySelectorAll(\"label[class*='formatSwitch'] input\")]"
-                ".every(e => !e.checked) && document.querySelectorAll(\"label[class*='formatSwitch'] input\").length == 2"
+                ".every(e => !e.checked) && document.querySelectorAll(\"label[class*='formatSwitch'] input\").length == 3"
             )
             page.screenshot(path=str(ARTIFACTS / "ui-automation.png"))
             _start_daemon(ui)
