@@ -393,6 +393,9 @@ def test_dream_weeks_are_stored_in_year_order_whatever_the_column_order(con):
     build_core(con)
     stored = [r[0] for r in con.execute("select iso_year from core.dream_weeks order by rowid").fetchall()]
     assert stored == [2019] * 6 + [2021] * 3
+    # one row per person and week (P6 counts rows as weeks): staged pnr are unique, week columns distinct
+    assert con.execute("select count(*) = count(distinct (pnr, iso_year, iso_week)) from core.dream_weeks").fetchall() == [
+        (True,)]
     # an upper-case week column is covered (case-blind) but, as before, holds no weeks
     assert con.execute("select distinct iso_year from core.dream_coverage order by 1").fetchall() == [
         (2018,), (2019,), (2020,), (2021,)]
