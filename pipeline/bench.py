@@ -220,27 +220,20 @@ def stages_from_run(instance: Any, run_id: str, groups: dict[str, str], sampler:
                                                   2 if s.name.startswith("indicator") else 3, s.name))
 
 
-def run_full(settings: Settings, selection: Any = None, partition: str | None = None,
-             year_range: tuple[int, int] | None = None) -> tuple[list[Stage], float, int, str, bool]:
-    """One measured pass as `pipeline run` does it: every asset over the years (or a selection for one
-    year, or for `year_range`), then the status report of the last year (of the partition or range, if the
-    selection has the report). Returns (stages, wall seconds, peak bytes, run id, ok)."""
+def run_full(settings: Settings) -> tuple[list[Stage], float, int, str, bool]:
+    """One measured pass as `pipeline run` does it: every asset over the years, then the status report
+    of the last year. Returns (stages, wall seconds, peak bytes, run id, ok)."""
     import dagster as dg
 
-    from pipeline.definitions import build_defs
     from pipeline.runner import RANGE_END, RANGE_START, REPORT_ASSET
 
-    first, last = year_range or (min(settings.years), max(settings.years))
-    tags = {} if partition else {RANGE_START: str(first), RANGE_END: str(last)}
-    without_report = (selection or dg.AssetSelection.all()) - dg.AssetSelection.assets(REPORT_ASSET)
-    calls: list[dict[str, Any]] = [{"tags": tags, "partition_key": partition, "selection": without_report}]
-    graph = build_defs(settings).resolve_asset_graph()
-    if dg.AssetKey(REPORT_ASSET) in (selection or dg.AssetSelection.all()).resolve(graph):
-        # the report of the partition, of every year of `year_range`, or of the last year of a full run
-        where = {"partition_key": partition} if partition else ({"tags": tags} if year_range else {"partition_key": str(last)})
-        calls.append({**where, "selection": dg.AssetSelection.assets(REPORT_ASSET)})
-    years = [int(partition)] if partition else (list(range(first, last + 1)) if year_range else None)
-    return _measured_runs(settings, calls, years)
+    first, last = min(settings.years), max(settings.years)
+    report = dg.AssetSelection.assets(REPORT_ASSET)
+    calls: list[dict[str, Any]] = [
+        {"tags": {RANGE_START: str(first), RANGE_END: str(last)}, "selection": dg.AssetSelection.all() - report},
+        {"partition_key": str(last), "selection": report},
+    ]
+    return _measured_runs(settings, calls, None)
 
 
 def run_requested(settings: Settings, request: Any) -> tuple[list[Stage], float, int, str, bool]:
