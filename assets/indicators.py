@@ -26,7 +26,7 @@ from dagster_duckdb import DuckDBResource
 from pipeline.catalogue import IndicatorSpec, load_catalogue
 from pipeline.db import run_sql, run_sql_file
 from pipeline.indicator_figures import figure_metadata
-from pipeline.ops import REACH_AFTER, REACH_BEFORE
+from pipeline.ops import REACH_AFTER, REACH_BEFORE, year_blocks
 from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
 
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "indicators"
@@ -102,13 +102,7 @@ def sql_path(spec: IndicatorSpec) -> Path:
 
 def year_ranges(years: Iterable[int]) -> list[tuple[int, int]]:
     """Contiguous (first, last) runs of the given years, so a delete by range never touches a gap."""
-    ranges: list[tuple[int, int]] = []
-    for y in sorted(set(years)):
-        if ranges and y == ranges[-1][1] + 1:
-            ranges[-1] = (ranges[-1][0], y)
-        else:
-            ranges.append((y, y))
-    return ranges
+    return year_blocks(years)
 
 
 def unit_params(spec: IndicatorSpec, year_from: int, year_to: int) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import dagster as dg
 
@@ -44,6 +44,7 @@ from pipeline.resources import SettingsResource
 if TYPE_CHECKING:
     from dagster._core.definitions.assets.graph.base_asset_graph import BaseAssetGraph
 
+V = TypeVar("V")
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 RAW_SUFFIXES = frozenset({".parquet", ".csv", ".sas7bdat"})
@@ -68,13 +69,7 @@ def partition_years_of(partitions_def: dg.PartitionsDefinition) -> list[int]:
 
 def year_blocks(years: Iterable[int]) -> list[tuple[int, int]]:
     """Split years into runs of consecutive years: [2015, 2016, 2019] -> [(2015, 2016), (2019, 2019)]."""
-    blocks: list[tuple[int, int]] = []
-    for y in sorted(set(years)):
-        if blocks and y == blocks[-1][1] + 1:
-            blocks[-1] = (blocks[-1][0], y)
-        else:
-            blocks.append((y, y))
-    return blocks
+    return [(first, last) for first, last, _ in _blocks(dict.fromkeys(years, True))]
 
 
 def partition_request(first: int, last: int) -> dict[str, object]:
@@ -119,10 +114,10 @@ def _key_order(keys: Iterable[dg.AssetKey]) -> list[dg.AssetKey]:
     return sorted(keys, key=lambda k: k.to_string())
 
 
-def _blocks(by_year: Mapping[int, frozenset[dg.AssetKey]]) -> list[tuple[int, int, frozenset[dg.AssetKey]]]:
-    """Consecutive years with the same (non-empty) selection, as (first, last, selection)."""
-    blocks: list[tuple[int, int, frozenset[dg.AssetKey]]] = []
-    for year in sorted(y for y, sel in by_year.items() if sel):
+def _blocks(by_year: Mapping[int, V]) -> list[tuple[int, int, V]]:
+    """Consecutive years with the same (non-empty) value, as (first, last, value)."""
+    blocks: list[tuple[int, int, V]] = []
+    for year in sorted(y for y, value in by_year.items() if value):
         if blocks and blocks[-1][1] == year - 1 and blocks[-1][2] == by_year[year]:
             blocks[-1] = (blocks[-1][0], year, blocks[-1][2])
         else:
