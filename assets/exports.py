@@ -45,6 +45,8 @@ def status_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource, set
                          f"{len(result.figure_files)} figure files")
     context.add_output_metadata({
         "years": len(written),
+        "value_rows": inputs.values.height,  # indicator value rows read (every year up to the last report's)
+        "table_rows": sum(r.table_rows for r in results),
         "figure_files": sum(written.values()),
         "hidden_rows": hidden,
         "synthetic": synthetic,

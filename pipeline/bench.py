@@ -79,7 +79,7 @@ class Stage:
     step_seconds: dict[str, float] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
-        rows = self.rows_out if self.rows_out is not None else self.rows_in
+        rows = self.rows_out if self.rows_out is not None else self.rows_in  # as in every earlier result
         return {
             "stage": self.name,
             "seconds": round(self.seconds, 2),
@@ -111,7 +111,7 @@ def _csv_encoding(path: Path) -> str:
 
 def scan_all(raw_dir: Path) -> tuple[float, int, int]:
     """The yardstick: DuckDB reads every raw byte once (every column of every file). Returns
-    (seconds, rows, bytes)."""
+    (seconds, rows, bytes). `make bench` reads them twice and takes the second, cached pass."""
     files = raw_files(raw_dir)
     total_bytes = sum(p.stat().st_size for p in files)
     rows = 0
@@ -156,12 +156,7 @@ def generate(raw_dir: Path, scale: float, years: list[int]) -> Stage:
         time.sleep(0.2)
     if proc.returncode:
         raise SystemExit(f"bench: generator failed with exit code {proc.returncode}")
-    stage = Stage("generate", seconds=time.perf_counter() - t0, peak_bytes=peak)
-    stage.rows_out = sum(
-        pl.scan_parquet(p).select(pl.len()).collect().item() if p.suffix == ".parquet" else 0
-        for p in raw_files(raw_dir)
-    ) or None
-    return stage
+    return Stage("generate", seconds=time.perf_counter() - t0, peak_bytes=peak)  # rows: the scan's count
 
 
 def _stage_name(step: str, groups: dict[str, str]) -> str:
@@ -173,11 +168,29 @@ def _stage_name(step: str, groups: dict[str, str]) -> str:
     return STAGE_OF_GROUP.get(group, group or step)
 
 
-def _row_count(metadata: dict[str, Any]) -> int | None:
-    for key in ("dagster/row_count", "rows_staged", "rows", "row_count"):  # indicators: `_unit_rows`
-        if key in metadata and isinstance(metadata[key].value, int | float):
-            return int(metadata[key].value)
-    return None
+def _count(metadata: dict[str, Any], key: str) -> int | None:
+    value = getattr(metadata.get(key), "value", None)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _rows_in_out(group: str, metadata: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(rows in, rows out) of one materialization, from its metadata: an ingest delivery's rows read and
+    staged, the rows of the core or reference tables a step wrote (their size after the write), a mart's
+    rows, the report's indicator value rows read and table rows written. Indicators: `_table_rows`."""
+    if group == "ingest":
+        return _count(metadata, "rows_read"), _count(metadata, "rows_staged")
+    if group in ("core", "reference"):
+        tables = [n for k in metadata if k.startswith("rows_") and (n := _count(metadata, k)) is not None]
+        return None, sum(tables) if tables else _count(metadata, "rows")
+    if group == "marts":
+        return None, _count(metadata, "rows")
+    if group == "exports":
+        return _count(metadata, "value_rows"), _count(metadata, "table_rows")
+    return None, None
+
+
+def _add(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else a + b
 
 
 def stages_from_run(instance: Any, run_id: str, groups: dict[str, str], sampler: MemorySampler) -> list[Stage]:
@@ -209,10 +222,10 @@ def stages_from_run(instance: Any, run_id: str, groups: dict[str, str], sampler:
             if key in counted:
                 continue
             counted.add(key)
-            n = _row_count(ev.event_specific_data.materialization.metadata)
-            if n is not None:
+            rows_in, rows_out = _rows_in_out(groups.get(key[1], ""), ev.event_specific_data.materialization.metadata)
+            if rows_in is not None or rows_out is not None:
                 st = stages.setdefault(name, Stage(name))
-                st.rows_out = (st.rows_out or 0) + n
+                st.rows_in, st.rows_out = _add(st.rows_in, rows_in), _add(st.rows_out, rows_out)
     for name, st in stages.items():
         st.peak_bytes = max((sampler.peak(a, b) for a, b in windows.get(name, [])), default=0)
     order = ["ingest + validate", "core model"]
@@ -286,29 +299,49 @@ def _measured_runs(settings: Settings, calls: list[dict[str, Any]], years: list[
             have.steps += st.steps
             have.step_seconds.update(st.step_seconds)
             have.peak_bytes = max(have.peak_bytes, st.peak_bytes)
-            if st.rows_out is not None:
-                have.rows_out = (have.rows_out or 0) + st.rows_out
+            have.rows_in, have.rows_out = _add(have.rows_in, st.rows_in), _add(have.rows_out, st.rows_out)
     ok = len(runs) == len(calls) and all(r.success for r in runs)
-    _unit_rows(settings, stages, years)
+    _table_rows(settings, stages, years)
     return list(stages.values()), wall, max((r for _, r in sampler.samples), default=0), runs[0].run_id, ok
 
 
-def _unit_rows(settings: Settings, stages: dict[str, Stage], years: list[int] | None) -> None:
-    """Rows out of each indicator stage: the rows of its unit table for the years run, read from the warehouse."""
+def _table_rows(settings: Settings, stages: dict[str, Stage], years: list[int] | None) -> None:
+    """The rows the metadata does not give, read from the warehouse after the run: an indicator's rows
+    in (the rows of the core tables it reads, whole: its SQL reads those of its years where it can) and
+    out (its unit rows of the years run); the marts' rows in (every indicator's unit rows of the years:
+    indicator_values aggregates them all); the core model's rows in (the rows this run staged)."""
+    from assets.indicators import CORE_DEPS
     from pipeline.catalogue import load_catalogue
 
+    if "core model" in stages and "ingest + validate" in stages:
+        stages["core model"].rows_in = stages["ingest + validate"].rows_out
     if not settings.warehouse.exists():
         return
+    where = "" if years is None else " where list_contains($y, year)"
     with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+        located = dict(con.execute("select table_name, min(table_schema) from information_schema.tables "
+                                   "where table_schema in ('core', 'ref') group by table_name").fetchall())
+        sizes: dict[str, int] = {}
+
+        def size(table: str) -> int:
+            if table not in sizes:
+                sizes[table] = int(con.execute(f'select count(*) from "{located[table]}"."{table}"').fetchall()[0][0])
+            return sizes[table]
+
+        units = 0
         for spec in load_catalogue().values():
-            st = stages.get(f"indicator {spec.id}")
-            if st is None:
-                continue
-            sql = f"select count(*) from {spec.unit_table}" + ("" if years is None else " where list_contains($y, year)")
             try:
-                st.rows_out = int(con.execute(sql, {"y": years} if years else None).fetchall()[0][0])
+                n = int(con.execute(f"select count(*) from {spec.unit_table}{where}",
+                                    {"y": years} if years else None).fetchall()[0][0])
             except duckdb.Error:
-                pass
+                continue
+            units += n
+            st = stages.get(f"indicator {spec.id}")
+            if st is not None:
+                st.rows_out = n
+                st.rows_in = sum(size(t) for t in CORE_DEPS.get(spec.id, ()) if t in located) or None
+        if "marts" in stages:
+            stages["marts"].rows_in = units
 
 
 def new_delivery(raw_dir: Path, register: str, year: int) -> Path:
@@ -330,11 +363,14 @@ def new_delivery(raw_dir: Path, register: str, year: int) -> Path:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print(f"{'stage':40} {'seconds':>9} {'rows out':>13} {'rows/s':>11} {'peak GB':>8}")
+    """Per stage: wall seconds, rows in and out, rows out per second, peak GB."""
+    def n(v: int | None) -> str:
+        return f"{v:,}" if v is not None else ""
+
+    print(f"{'stage':40} {'seconds':>9} {'rows in':>15} {'rows out':>15} {'rows out/s':>12} {'peak GB':>8}")
     for r in rows:
-        rows_out = r["rows_out"] if r["rows_out"] is not None else r["rows_in"]
-        print(f"{r['stage'][:40]:40} {r['seconds']:9.1f} {rows_out if rows_out is not None else '':>13} "
-              f"{r['rows_per_second'] or '':>11} {r['peak_memory_gb']:8.2f}")
+        print(f"{r['stage'][:40]:40} {r['seconds']:9.1f} {n(r['rows_in']):>15} {n(r['rows_out']):>15} "
+              f"{n(r['rows_per_second']):>12} {r['peak_memory_gb']:8.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -353,8 +389,15 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("POLARS_MAX_THREADS", "2")
 
     gen = generate(settings.raw_dir, args.scale, years)
-    scan_s, scan_rows, scan_bytes = scan_all(settings.raw_dir)
-    print(f"bench: scan of every raw byte: {scan_s:.1f}s, {scan_rows:,} rows, {scan_bytes / 1e9:.2f} GB")
+    # the yardstick is read twice: the first pass finds the files on disk or in the page cache (as the
+    # generator or an earlier run left them), the second in the cache, as the pipeline then reads them;
+    # the second is the steady figure the multiple is taken of, the first is reported beside it
+    first_s, scan_rows, scan_bytes = scan_all(settings.raw_dir)
+    scan_s, _, _ = scan_all(settings.raw_dir)
+    if gen.name == "generate":
+        gen.rows_out = scan_rows  # the rows of every file it wrote
+    print(f"bench: scan of every raw byte: {scan_s:.1f}s (first pass {first_s:.1f}s), {scan_rows:,} rows, "
+          f"{scan_bytes / 1e9:.2f} GB")
     if settings.warehouse.exists():
         settings.warehouse.unlink()
     # the full run starts cold: no disclosure results cached by an earlier bench (the refresh then uses
@@ -403,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
         "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                      cwd=PROJECT_ROOT).stdout.strip() or None,
         "scale": args.scale, "years": [min(years), max(years)], "run_ok": ok, "run_id": run_id,
-        "scan": {"seconds": round(scan_s, 2), "rows": scan_rows, "bytes": scan_bytes},
+        "scan": {"seconds": round(scan_s, 2), "first_pass_seconds": round(first_s, 2), "rows": scan_rows,
+                 "bytes": scan_bytes},
         "full_run": {"seconds": round(wall, 2), "peak_memory_gb": round(peak / 1e9, 2),
                      "multiple_of_scan": round(wall / scan_s, 2) if scan_s else None},
         "generate": gen.row(),
@@ -415,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(rows)
     print(f"\nwhole pipeline {wall:.1f}s = {results['full_run']['multiple_of_scan']}x the raw scan "
-          f"({scan_s:.1f}s); incremental refresh {inc_wall:.1f}s ({len(refresh_runs)} run(s): "
+          f"({scan_s:.1f}s cached, {first_s:.1f}s first pass); incremental refresh {inc_wall:.1f}s ({len(refresh_runs)} run(s): "
           f"{', '.join(r['run'] for r in refresh_runs)}); generator {gen.seconds:.1f}s")
     out = BENCH_DIR / ("results.json" if args.scale >= 1.0 else f"results-{tag}.json")
     out.parent.mkdir(parents=True, exist_ok=True)

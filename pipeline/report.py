@@ -104,6 +104,7 @@ class ReportResult:
     rows: int
     hidden_cells: int
     synthetic: bool
+    table_rows: int = 0  # rows of the exported tables (every sheet / CSV file, header lines not counted)
 
 
 # --- inputs -----------------------------------------------------------------------------------------
@@ -606,7 +607,8 @@ def _write_year(year: int, values: pl.DataFrame, suppressed: pl.DataFrame, progr
     relocate = lambda p: final / p.relative_to(work)  # noqa: E731
     hidden_cells = int(suppressed.get_column("suppressed").is_not_null().sum())
     return ReportResult(final, relocate(workbook), relocate(html), [relocate(p) for p in csv_files],
-                        [relocate(p) for p in figure_files], suppressed.height, hidden_cells, synthetic)
+                        [relocate(p) for p in figure_files], suppressed.height, hidden_cells, synthetic,
+                        sum(sheet.frame.height for sheet in sheets))
 
 
 def overview_sheet(progress_s: pl.DataFrame, catalogue: Mapping[str, Any], year: int) -> Sheet:

@@ -417,6 +417,22 @@ def test_csv_equals_the_workbook(world: dict):
     assert (csv.get_column("value") == MARK).to_list() == exported.get_column("hidden").to_list()
 
 
+def test_table_rows_count_every_exported_row(world: dict):
+    # what the asset reports as its rows out (and `make bench` as the exports' rows): the data rows of
+    # every table, counted here from the CSV files and from the workbook read back (rows below each
+    # sheet's column names)
+    result = world["result"]
+    wb = openpyxl.load_workbook(result.workbook, read_only=True)
+    csv_rows = sheet_rows = 0
+    for path in result.csv_files:
+        csv = pl.read_csv(path, infer_schema=False)
+        rows = list(wb[path.stem].iter_rows(values_only=True))
+        header = next(i for i, row in enumerate(rows) if tuple(row[: csv.width]) == tuple(csv.columns))
+        csv_rows += csv.height
+        sheet_rows += len(rows) - header - 1
+    assert result.table_rows == csv_rows == sheet_rows > 0
+
+
 def test_figures_are_written_and_not_blank(world: dict):
     files = world["result"].figure_files
     names = {p.name for p in files}
@@ -508,6 +524,12 @@ def test_status_report_asset(world: dict, tmp_path: Path, monkeypatch: pytest.Mo
         assert (tmp_path / "exports" / str(year) / f"status_report_{year}.html").exists()
     meta = result.asset_materializations_for_node("status_report")[0].metadata
     assert meta["years"].value == 2 and meta["synthetic"].value is True
+    with duckdb.connect(str(world["small"]), read_only=True) as con:
+        values = con.execute("select count(*) from marts.indicator_values where year <= 2025").fetchall()[0][0]
+    csv_rows = sum(pl.read_csv(p, infer_schema=False).height
+                   for year in (2024, 2025) for p in (tmp_path / "exports" / str(year) / "tables").glob("*.csv"))
+    assert meta["value_rows"].value == values > 0
+    assert meta["table_rows"].value == csv_rows > 0
 
 
 def test_progress_hides_what_restates_a_hidden_or_unexported_value():
