@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME := $(CURDIR)/.dagster_home
 
-.PHONY: setup demo test lint ui bench bench-small browser clean
+.PHONY: setup demo test lint ui bench bench-small bench-refresh browser clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ bench: setup
 
 bench-small: setup
 	$(BIN)/python -m pipeline.bench --scale 0.05
+
+bench-refresh: setup
+	$(BIN)/python -m pipeline.bench --scale 1.0 --refresh-only
 
 clean:
 	rm -rf $(VENV) $(DAGSTER_HOME) data/warehouse.duckdb data/marts/* data/exports

@@ -13,7 +13,9 @@ watching the process's resident set size (DuckDB works inside this process, so i
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
+import math
 import os
 import platform
 import shutil
@@ -37,12 +39,27 @@ STAGE_OF_GROUP = {"reference": "core model", "core": "core model", "ingest": "in
 
 
 class MemorySampler:
-    """Samples this process's RSS every `interval` seconds; `peak(t0, t1)` gives the peak in a window."""
+    """Samples this process's RSS and CPU time (with its child processes: the report's figure worker)
+    every `interval` seconds; `peak(t0, t1)` gives the peak memory in a window, `cpu(t0, t1)` the CPU
+    seconds spent in it (user + system, all cores, interpolated between samples)."""
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval, self.samples = interval, []
+        self.cpu_samples: list[tuple[float, float]] = []
         self._proc, self._stop = psutil.Process(), threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _cpu_now(self) -> float:
+        """CPU seconds of this process, its finished children and its live ones."""
+        t = self._proc.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system
+        for child in self._proc.children(recursive=True):
+            try:
+                c = child.cpu_times()
+                total += c.user + c.system
+            except psutil.Error:
+                pass
+        return total
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -52,7 +69,9 @@ class MemorySampler:
                     rss += child.memory_info().rss
                 except psutil.Error:
                     pass
-            self.samples.append((time.time(), rss))
+            now = time.time()
+            self.samples.append((now, rss))
+            self.cpu_samples.append((now, self._cpu_now()))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:
@@ -62,10 +81,26 @@ class MemorySampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+        self.cpu_samples.append((time.time(), self._cpu_now()))  # the end of the last window
 
     def peak(self, t0: float, t1: float) -> int:
         inside = [rss for t, rss in self.samples if t0 - self.interval <= t <= t1 + self.interval]
         return max(inside, default=0)
+
+    def _cpu_at(self, t: float) -> float:
+        s = self.cpu_samples
+        if not s:
+            return 0.0
+        i = bisect.bisect_left(s, (t, -math.inf))
+        if i == 0:
+            return s[0][1]
+        if i == len(s):
+            return s[-1][1]
+        (ta, ca), (tb, cb) = s[i - 1], s[i]
+        return ca + (cb - ca) * (t - ta) / (tb - ta) if tb > ta else cb
+
+    def cpu(self, t0: float, t1: float) -> float:
+        return max(0.0, self._cpu_at(t1) - self._cpu_at(t0))
 
 
 @dataclass
@@ -75,6 +110,7 @@ class Stage:
     rows_in: int | None = None
     rows_out: int | None = None
     peak_bytes: int = 0
+    cpu_seconds: float = 0.0
     steps: list[str] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -87,6 +123,7 @@ class Stage:
             "rows_out": self.rows_out,
             "rows_per_second": round(rows / self.seconds) if rows and self.seconds > 0 else None,
             "peak_memory_gb": round(self.peak_bytes / 1e9, 2),
+            "cpu_seconds": round(self.cpu_seconds, 1),
             "steps": self.steps,
             "step_seconds": {k: round(v, 2) for k, v in sorted(self.step_seconds.items(), key=lambda kv: -kv[1])},
         }
@@ -147,16 +184,19 @@ def generate(raw_dir: Path, scale: float, years: list[int]) -> Stage:
            "--years", f"{min(years)}-{max(years)}", "--seed", str(SEED)]
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd)
-    peak = 0
+    peak, cpu = 0, 0.0
     while proc.poll() is None:
         try:
             peak = max(peak, proc.memory_info().rss)
+            t = proc.cpu_times()
+            cpu = t.user + t.system + t.children_user + t.children_system
         except psutil.Error:
             pass
         time.sleep(0.2)
     if proc.returncode:
         raise SystemExit(f"bench: generator failed with exit code {proc.returncode}")
-    return Stage("generate", seconds=time.perf_counter() - t0, peak_bytes=peak)  # rows: the scan's count
+    # rows: the scan's count; CPU: as last seen (up to 0.2 s before it ended)
+    return Stage("generate", seconds=time.perf_counter() - t0, peak_bytes=peak, cpu_seconds=cpu)
 
 
 def _stage_name(step: str, groups: dict[str, str]) -> str:
@@ -228,14 +268,15 @@ def stages_from_run(instance: Any, run_id: str, groups: dict[str, str], sampler:
                 st.rows_in, st.rows_out = _add(st.rows_in, rows_in), _add(st.rows_out, rows_out)
     for name, st in stages.items():
         st.peak_bytes = max((sampler.peak(a, b) for a, b in windows.get(name, [])), default=0)
+        st.cpu_seconds = sum(sampler.cpu(a, b) for a, b in windows.get(name, []))
     order = ["ingest + validate", "core model"]
     return sorted(stages.values(), key=lambda s: (order.index(s.name) if s.name in order else
                                                   2 if s.name.startswith("indicator") else 3, s.name))
 
 
-def run_full(settings: Settings) -> tuple[list[Stage], float, int, str, bool]:
+def run_full(settings: Settings) -> tuple[list[Stage], float, int, str, bool, float]:
     """One measured pass as `pipeline run` does it: every asset over the years, then the status report
-    of the last year. Returns (stages, wall seconds, peak bytes, run id, ok)."""
+    of the last year. Returns (stages, wall seconds, peak bytes, run id, ok, CPU seconds)."""
     import dagster as dg
 
     from pipeline.runner import RANGE_END, RANGE_START, REPORT_ASSET
@@ -249,7 +290,7 @@ def run_full(settings: Settings) -> tuple[list[Stage], float, int, str, bool]:
     return _measured_runs(settings, calls, None)
 
 
-def run_requested(settings: Settings, request: Any) -> tuple[list[Stage], float, int, str, bool]:
+def run_requested(settings: Settings, request: Any) -> tuple[list[Stage], float, int, str, bool, float]:
     """One run exactly as the raw-folder sensor requests it (a `dagster.RunRequest`): its selection, its
     partition key or range tags, the report (if selected) of every year of the run."""
     import dagster as dg
@@ -267,7 +308,7 @@ def run_requested(settings: Settings, request: Any) -> tuple[list[Stage], float,
 
 
 def _measured_runs(settings: Settings, calls: list[dict[str, Any]], years: list[int] | None
-                   ) -> tuple[list[Stage], float, int, str, bool]:
+                   ) -> tuple[list[Stage], float, int, str, bool, float]:
     """Materialise `calls` (materialize() arguments) one after the other while sampling memory; the
     stages of all of them together. Stops at the first failed run."""
     import dagster as dg
@@ -285,12 +326,12 @@ def _measured_runs(settings: Settings, calls: list[dict[str, Any]], years: list[
            "run_config": QUIET_LOGS, "raise_on_error": False}
     runs = []
     with MemorySampler() as sampler:
-        t0 = time.perf_counter()
+        t0, start = time.perf_counter(), time.time()
         for call in calls:
             runs.append(dg.materialize(**run, **call))
             if not runs[-1].success:
                 break
-        wall = time.perf_counter() - t0
+        wall, end = time.perf_counter() - t0, time.time()
     stages: dict[str, Stage] = {}
     for r in runs:
         for st in stages_from_run(instance, r.run_id, groups, sampler):
@@ -299,10 +340,12 @@ def _measured_runs(settings: Settings, calls: list[dict[str, Any]], years: list[
             have.steps += st.steps
             have.step_seconds.update(st.step_seconds)
             have.peak_bytes = max(have.peak_bytes, st.peak_bytes)
+            have.cpu_seconds += st.cpu_seconds
             have.rows_in, have.rows_out = _add(have.rows_in, st.rows_in), _add(have.rows_out, st.rows_out)
     ok = len(runs) == len(calls) and all(r.success for r in runs)
     _table_rows(settings, stages, years)
-    return list(stages.values()), wall, max((r for _, r in sampler.samples), default=0), runs[0].run_id, ok
+    peak = max((r for _, r in sampler.samples), default=0)
+    return list(stages.values()), wall, peak, runs[0].run_id, ok, sampler.cpu(start, end)
 
 
 def _table_rows(settings: Settings, stages: dict[str, Stage], years: list[int] | None) -> None:
@@ -363,14 +406,15 @@ def new_delivery(raw_dir: Path, register: str, year: int) -> Path:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    """Per stage: wall seconds, rows in and out, rows out per second, peak GB."""
+    """Per stage: wall seconds, CPU seconds (all cores), rows in and out, rows out per second, peak GB."""
     def n(v: int | None) -> str:
         return f"{v:,}" if v is not None else ""
 
-    print(f"{'stage':40} {'seconds':>9} {'rows in':>15} {'rows out':>15} {'rows out/s':>12} {'peak GB':>8}")
+    print(f"{'stage':40} {'seconds':>9} {'CPU s':>8} {'rows in':>15} {'rows out':>15} {'rows out/s':>12} "
+          f"{'peak GB':>8}")
     for r in rows:
-        print(f"{r['stage'][:40]:40} {r['seconds']:9.1f} {n(r['rows_in']):>15} {n(r['rows_out']):>15} "
-              f"{n(r['rows_per_second']):>12} {r['peak_memory_gb']:8.2f}")
+        print(f"{r['stage'][:40]:40} {r['seconds']:9.1f} {r.get('cpu_seconds', 0.0):8.1f} {n(r['rows_in']):>15} "
+              f"{n(r['rows_out']):>15} {n(r['rows_per_second']):>12} {r['peak_memory_gb']:8.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -378,6 +422,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--years", default="2010-2025")
     p.add_argument("--refresh-year", type=int, default=None, help="year of the new delivery (default: last)")
+    p.add_argument("--refresh-only", action="store_true",
+                   help="time the refresh only, on the warehouse an earlier run of the same scale left "
+                        "(writes bench/results-refresh-scale-<scale>.json; results.json is not touched)")
     args = p.parse_args(argv)
     years = parse_years(args.years)
     refresh_year = args.refresh_year or max(years)
@@ -387,6 +434,14 @@ def main(argv: list[str] | None = None) -> int:
                         exports_dir=root / "exports", years=years)
     os.environ.update(settings.to_env())  # partitions are read from the environment at import
     os.environ.setdefault("POLARS_MAX_THREADS", "2")
+
+    if args.refresh_only:
+        if not settings.warehouse.exists() or not (settings.raw_dir / "_synthetic.json").exists():
+            raise SystemExit(f"bench: --refresh-only needs the registers and the warehouse of an earlier run at "
+                             f"this scale in {root}; run `python -m pipeline.bench --scale {args.scale:g}` first")
+        incremental = run_refresh(settings, years, refresh_year)
+        _write(BENCH_DIR / f"results-refresh-{tag}.json", {**_header(args.scale, years), "incremental": incremental})
+        return 0 if incremental["ok"] else 1
 
     gen = generate(settings.raw_dir, args.scale, years)
     # the yardstick is read twice: the first pass finds the files on disk or in the page cache (as the
@@ -406,11 +461,55 @@ def main(argv: list[str] | None = None) -> int:
 
     shutil.rmtree(disclosure_cache_dir(settings.warehouse), ignore_errors=True)
 
-    stages, wall, peak, run_id, ok = run_full(settings)
-    print(f"bench: full run {'OK' if ok else 'FAILED'} in {wall:.1f}s, peak memory {peak / 1e9:.2f} GB")
+    stages, wall, peak, run_id, ok, cpu = run_full(settings)
+    print(f"bench: full run {'OK' if ok else 'FAILED'} in {wall:.1f}s ({cpu:.0f} CPU-s), peak memory "
+          f"{peak / 1e9:.2f} GB")
+    incremental = run_refresh(settings, years, refresh_year)
 
-    # the refresh: a new delivery of one year's LPR3 contacts and coercion files, refreshed by the runs
-    # the raw-folder sensor requests for them (pipeline.ops.run_requests_for), in that order
+    rows = [gen.row()] + [s.row() for s in stages]
+    results = {
+        **_header(args.scale, years),
+        "run_ok": ok, "run_id": run_id,
+        "scan": {"seconds": round(scan_s, 2), "first_pass_seconds": round(first_s, 2), "rows": scan_rows,
+                 "bytes": scan_bytes},
+        "full_run": {"seconds": round(wall, 2), "cpu_seconds": round(cpu, 1), "peak_memory_gb": round(peak / 1e9, 2),
+                     "multiple_of_scan": round(wall / scan_s, 2) if scan_s else None},
+        "generate": gen.row(),
+        "stages": rows,
+        "incremental": incremental,
+    }
+    print()
+    print_table(rows)
+    print(f"\nwhole pipeline {wall:.1f}s = {results['full_run']['multiple_of_scan']}x the raw scan "
+          f"({scan_s:.1f}s cached, {first_s:.1f}s first pass); incremental refresh {incremental['seconds']:.1f}s "
+          f"({len(incremental['runs'])} run(s): {', '.join(r['run'] for r in incremental['runs'])}); "
+          f"generator {gen.seconds:.1f}s")
+    out = BENCH_DIR / ("results.json" if args.scale >= 1.0 else f"results-{tag}.json")
+    _write(out, results)
+    return 0 if ok and incremental["ok"] else 1
+
+
+def _header(scale: float, years: list[int]) -> dict[str, Any]:
+    return {
+        "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+                    "python": platform.python_version(), "platform": platform.platform()},
+        "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                     cwd=PROJECT_ROOT).stdout.strip() or None,
+        "scale": scale, "years": [min(years), max(years)],
+    }
+
+
+def _write(out: Path, results: dict[str, Any]) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"bench: wrote {out}")
+
+
+def run_refresh(settings: Settings, years: list[int], refresh_year: int) -> dict[str, Any]:
+    """The refresh: a new delivery of one year's LPR3 contacts and coercion files, refreshed by the runs
+    the sensors request for them, in that order: the load run(s) the raw-folder sensor requests
+    (pipeline.ops.run_requests_for), then, every load having succeeded, the indicator run(s)
+    refresh_indicators_sensor requests. Returns the `incremental` part of the results."""
     from pipeline.definitions import build_defs
     from pipeline.ops import RawFile, planned_followups, run_requests_for
 
@@ -418,54 +517,28 @@ def main(argv: list[str] | None = None) -> int:
     files = [RawFile(f"{p.parent.name}/{p.name}", p.parent.name, refresh_year, p.stat().st_size,
                      p.stat().st_mtime_ns) for p in changed]
     graph = build_defs(settings).resolve_asset_graph()
-    loads = run_requests_for(files, graph, years)  # what the raw-folder sensor requests: the load run(s)
-    inc_ok, inc_wall, inc_peak, refresh_runs = True, 0.0, 0, []
+    loads = run_requests_for(files, graph, years)
+    inc_wall, inc_cpu, inc_peak, refresh_runs = 0.0, 0.0, 0, []
 
     def run(requests: list[Any]) -> bool:
-        nonlocal inc_wall, inc_peak
+        nonlocal inc_wall, inc_cpu, inc_peak
         for req in requests:
-            st, w, pk, _, ok_r = run_requested(settings, req)
+            st, w, pk, _, ok_r, cpu = run_requested(settings, req)
             label = req.run_key.rsplit(":", 1)[0]
-            refresh_runs.append({"run": label, "seconds": round(w, 2), "ok": ok_r,
+            refresh_runs.append({"run": label, "seconds": round(w, 2), "cpu_seconds": round(cpu, 1), "ok": ok_r,
                                  "peak_memory_gb": round(pk / 1e9, 2), "stages": [x.row() for x in st]})
-            inc_wall, inc_peak = inc_wall + w, max(inc_peak, pk)
-            print(f"bench: refresh run {label} {'OK' if ok_r else 'FAILED'} in {w:.1f}s")
+            inc_wall, inc_cpu, inc_peak = inc_wall + w, inc_cpu + cpu, max(inc_peak, pk)
+            print(f"bench: refresh run {label} {'OK' if ok_r else 'FAILED'} in {w:.1f}s ({cpu:.0f} CPU-s)")
+            print_table([x.row() for x in st])
             if not ok_r:
                 return False
         return True
 
-    # then, every load having succeeded, the indicator runs refresh_indicators_sensor requests
     inc_ok = run(loads) and run(planned_followups(loads[0].tags, graph, years))
     print(f"bench: incremental refresh of {refresh_year} {'OK' if inc_ok else 'FAILED'} in {inc_wall:.1f}s "
-          f"({len(refresh_runs)} run(s))")
-
-    rows = [gen.row()] + [s.row() for s in stages]
-    results = {
-        "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
-                    "python": platform.python_version(), "platform": platform.platform()},
-        "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                     cwd=PROJECT_ROOT).stdout.strip() or None,
-        "scale": args.scale, "years": [min(years), max(years)], "run_ok": ok, "run_id": run_id,
-        "scan": {"seconds": round(scan_s, 2), "first_pass_seconds": round(first_s, 2), "rows": scan_rows,
-                 "bytes": scan_bytes},
-        "full_run": {"seconds": round(wall, 2), "peak_memory_gb": round(peak / 1e9, 2),
-                     "multiple_of_scan": round(wall / scan_s, 2) if scan_s else None},
-        "generate": gen.row(),
-        "stages": rows,
-        "incremental": {"year": refresh_year, "files": [p.name for p in changed], "ok": inc_ok,
-                        "seconds": round(inc_wall, 2), "peak_memory_gb": round(inc_peak / 1e9, 2),
-                        "runs": refresh_runs},
-    }
-    print()
-    print_table(rows)
-    print(f"\nwhole pipeline {wall:.1f}s = {results['full_run']['multiple_of_scan']}x the raw scan "
-          f"({scan_s:.1f}s cached, {first_s:.1f}s first pass); incremental refresh {inc_wall:.1f}s ({len(refresh_runs)} run(s): "
-          f"{', '.join(r['run'] for r in refresh_runs)}); generator {gen.seconds:.1f}s")
-    out = BENCH_DIR / ("results.json" if args.scale >= 1.0 else f"results-{tag}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
-    print(f"bench: wrote {out}")
-    return 0 if ok and inc_ok else 1
+          f"({inc_cpu:.0f} CPU-s, {len(refresh_runs)} run(s))")
+    return {"year": refresh_year, "files": [p.name for p in changed], "ok": inc_ok, "seconds": round(inc_wall, 2),
+            "cpu_seconds": round(inc_cpu, 1), "peak_memory_gb": round(inc_peak / 1e9, 2), "runs": refresh_runs}
 
 
 if __name__ == "__main__":

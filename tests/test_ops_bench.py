@@ -64,7 +64,18 @@ def test_table_shows_rows_in_and_out(capsys: pytest.CaptureFixture):
     st = bench.Stage("ingest + validate", seconds=2.0, rows_in=1_000_000, rows_out=990_000, peak_bytes=int(1.5e9))
     bench.print_table([st.row(), bench.Stage("exports", seconds=4.0, rows_out=56).row()])
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:5] == ["stage", "seconds", "rows", "in", "rows"]
+    assert lines[0].split()[:7] == ["stage", "seconds", "CPU", "s", "rows", "in", "rows"]
     assert "1,000,000" in lines[1] and "990,000" in lines[1] and "495,000" in lines[1] and "1.50" in lines[1]
     assert st.row()["rows_per_second"] == 495_000  # rows out per second
     assert lines[2].split()[-3:] == ["56", "14", "0.00"]
+
+
+def test_cpu_seconds_of_a_window_are_interpolated_between_samples():
+    sampler = bench.MemorySampler()
+    sampler.cpu_samples = [(100.0, 10.0), (100.2, 10.4), (100.4, 10.4), (100.6, 11.0)]  # (time, CPU s)
+    assert sampler.cpu(100.1, 100.5) == pytest.approx(10.7 - 10.2)
+    assert sampler.cpu(100.2, 100.4) == pytest.approx(0.0)  # idle between two samples
+    assert sampler.cpu(99.0, 101.0) == pytest.approx(1.0)  # a window past the samples: their span
+    assert sampler.cpu(100.5, 100.1) == 0.0
+    stages = {"x": bench.Stage("x", cpu_seconds=1.25)}
+    assert stages["x"].row()["cpu_seconds"] == 1.2  # rounded to a tenth
