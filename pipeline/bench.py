@@ -49,29 +49,26 @@ class MemorySampler:
         self._proc, self._stop = psutil.Process(), threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _cpu_now(self) -> float:
-        """CPU seconds of this process, its finished children and its live ones."""
-        t = self._proc.cpu_times()
-        total = t.user + t.system + t.children_user + t.children_system
+    def _sample(self) -> tuple[int, float]:
+        """(RSS, CPU seconds) of this process with its live children; the CPU time also counts its
+        finished children."""
+        rss, t = self._proc.memory_info().rss, self._proc.cpu_times()
+        cpu = t.user + t.system + t.children_user + t.children_system
         for child in self._proc.children(recursive=True):
             try:
+                rss += child.memory_info().rss
                 c = child.cpu_times()
-                total += c.user + c.system
+                cpu += c.user + c.system
             except psutil.Error:
                 pass
-        return total
+        return rss, cpu
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            rss = self._proc.memory_info().rss
-            for child in self._proc.children(recursive=True):
-                try:
-                    rss += child.memory_info().rss
-                except psutil.Error:
-                    pass
+            rss, cpu = self._sample()
             now = time.time()
             self.samples.append((now, rss))
-            self.cpu_samples.append((now, self._cpu_now()))
+            self.cpu_samples.append((now, cpu))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> MemorySampler:
@@ -81,7 +78,7 @@ class MemorySampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.cpu_samples.append((time.time(), self._cpu_now()))  # the end of the last window
+        self.cpu_samples.append((time.time(), self._sample()[1]))  # the end of the last window
 
     def peak(self, t0: float, t1: float) -> int:
         inside = [rss for t, rss in self.samples if t0 - self.interval <= t <= t1 + self.interval]

@@ -40,12 +40,14 @@ class WarehouseResource(DuckDBResource):
 
     _run_connection: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
     _memory_limit: str = PrivateAttr(default="")
+    _keep: str = PrivateAttr(default="")  # the lower limit _trim sets for a moment
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         upstream = DuckDBResource.get_connection(self)  # the same configuration as every step's
         self._run_connection = upstream.__enter__()
         self._memory_limit = str(self.connection_config.get("memory_limit") or self._run_connection.execute(
             "select current_setting('memory_limit')").fetchall()[0][0])
+        self._keep = f"{int(size_bytes(self._memory_limit) * KEEP_BETWEEN_STEPS) // 2**20}MiB"
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._run_connection is not None:
@@ -70,9 +72,8 @@ class WarehouseResource(DuckDBResource):
         con = self._run_connection
         if con is None:
             return
-        keep = int(size_bytes(self._memory_limit) * KEEP_BETWEEN_STEPS) // 2**20
         try:
-            con.execute(f"set memory_limit = '{keep}MiB'")
+            con.execute("set memory_limit = $keep", {"keep": self._keep})
         except duckdb.Error as exc:  # nothing to give back is no reason to fail a step
             LOG.warning("warehouse: could not trim the buffer pool between steps: %s", exc)
         finally:
