@@ -45,4 +45,4 @@ bench-refresh: setup
 	$(BIN)/python -m pipeline.bench --scale 1.0 --refresh-only
 
 clean:
-	rm -rf $(VENV) $(DAGSTER_HOME) data/warehouse.duckdb data/marts/* data/exports
+	rm -rf $(VENV) $(DAGSTER_HOME) data/warehouse.duckdb data/warehouse.duckdb.raw data/marts/* data/exports

@@ -8,23 +8,29 @@ register is yearly) and their checks:
 - `row_conservation` (blocking): raw = staging + quarantine for every year.
 - `unknown_codes` (warning): values of growing reference lists (coercion types, markers, DREAM codes)
   that `ref.codes` does not know; they are kept, only counted.
-A delivery is judged in one pass inside DuckDB: the file's rows go as read (text) straight into
-`raw.<register>` in place of that year's (`pipeline.readers.open_source`; a CSV by way of a temp table
-of its fields, read on every core, Parquet and SAS directly), the register's
-rules compiled from the contract (`schemas.registers.compile_rules`) give the `_reasons` of the broken
-rows, and the rows are written with insert-from-select, all in one transaction. Before the commit the
-register's Pandera model checks the typed rows just staged (`check_staged`): rows the rules accepted
-that break the model mean the two disagree, a bug, so the delivery is rolled back and the asset fails
-(`RulesDisagree`).
-A refused delivery is rolled back and read again for its quarantine rows (flagged `_refused`) and its
-load-log row: the last good raw/staging rows of that year stay (refusals are rare; the common case reads
-the file once). Schema drift or an unreadable file stops the register (the
+A delivery is judged in one pass inside DuckDB: the file's rows are read as text into a temp table
+(`pipeline.readers.open_source`; a CSV by way of a temp table of its fields, read on every core,
+Parquet and SAS directly), the register's rules compiled from the contract
+(`schemas.registers.compile_rules`) give the `_reasons` of the broken rows, and the rows are written
+with insert-from-select in one transaction. Before the commit the register's Pandera model checks the
+typed rows just staged (`check_staged`): rows the rules accepted that break the model mean the two
+disagree, a bug, so the delivery is rolled back and the asset fails (`RulesDisagree`).
+The raw layer is an archive of files beside the warehouse (`<warehouse file>.raw/<register>/`), not a
+copy inside it: an accepted Parquet delivery is kept as delivered, a CSV's or SAS file's rows as read
+are written as Parquet, and `raw.<register>` is a view over the year's current files (meta.raw_files),
+switched in the delivery's transaction; the replaced file is removed after the commit.
+A refused delivery's broken rows go to quarantine only (flagged `_refused`) with its load-log row: the
+last good raw/staging rows of that year stay. Schema drift or an unreadable file stops the register (the
 asset fails naming file, column, expected and found type). The rules live in the contract
 (`schemas/registers.yaml`) and `schemas/registers.py`, not here.
 """
 
+import atexit
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,7 +44,15 @@ from dagster_duckdb import DuckDBResource
 from pipeline.contract import LINEAGE_COLUMNS, REGISTER_NAMES, RegisterSpec, load_contract, quote_identifier
 from pipeline.db import run_sql, run_sql_file, table_exists
 from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
-from pipeline.readers import SOURCE_ROW, ReadError, Source, open_source, run_source
+from pipeline.readers import (
+    SOURCE_ROW,
+    ReadError,
+    Source,
+    open_source,
+    parquet_view_select,
+    run_source,
+    sql_literal,
+)
 from pipeline.resources import SettingsResource
 from schemas.registers import (
     REASONS,
@@ -53,8 +67,9 @@ from schemas.registers import (
 SQL_DIR = Path(__file__).resolve().parent / "sql" / "ingest"
 GROUP = "ingest"
 REFUSED = "_refused"
-RAW_ROWS = "_ingest_raw"  # temp view: the delivery's rows in raw.<register> (text), inserted by `_insert_raw`
-READ_ROWS = "_ingest_rows"  # temp table: a refused delivery as read again (text), for its quarantine rows
+RAW_ROWS = "_ingest_raw"  # temp table: the delivery's rows as read (text), judged and written from here
+ARCHIVE_DELIVERED = "delivered"  # raw archive: the Parquet file as delivered, read through the reader's SQL
+ARCHIVE_TEXT = "text"  # raw archive: a CSV's or SAS file's rows as read, written as Parquet (text columns)
 BAD_ROWS = "_ingest_bad"  # temp table: `_source_row`, `_reasons` of its broken rows
 # contract type -> kinds a typed file (Parquet, SAS) may deliver for it; text always fits
 COMPATIBLE_KINDS = {
@@ -122,24 +137,152 @@ def _column_defs(columns: dict[str, str], extra: dict[str, str]) -> str:
 
 
 def table_columns(reg: RegisterSpec, weeks: list[str]) -> dict[str, dict[str, str]]:
-    """Column -> DuckDB type of raw, staging and quarantine (generated from the contract)."""
+    """Column -> DuckDB type of staging and quarantine (generated from the contract); `raw` is a view."""
     data = reg.column_names + weeks
     text = dict.fromkeys(data, "VARCHAR")
     typed = {c.name: c.staging_type for c in reg.columns} | dict.fromkeys(weeks, "VARCHAR")
     return {
-        "raw": text | LINEAGE_COLUMNS,
         "staging": typed | LINEAGE_COLUMNS,
         "quarantine": text | LINEAGE_COLUMNS | {REASONS: "VARCHAR", REFUSED: "BOOLEAN"},
     }
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, weeks: list[str] | None = None) -> None:
-    """Create the meta tables and the register's three tables if missing (empty tables for downstream)."""
+    """Create the meta tables, the register's staging and quarantine tables and its view `raw.<register>`
+    if missing (empty for downstream). A warehouse from before the raw archive (`raw.<register>` a
+    table) has the table's rows written to the archive first (`_migrate_raw_table`), nothing lost."""
     run_sql_file(con, SQL_DIR / "meta.sql")
-    if weeks is None and reg.week_columns and table_exists(con, "staging", reg.name):
+    if not (weeks is None and reg.week_columns and table_exists(con, "staging", reg.name)):
+        for schema, cols in table_columns(reg, weeks or []).items():
+            run_sql(con, f"create table if not exists {_table(schema, reg.name)} ({_column_defs(cols, {})})")
+    kind = _relation_kind(con, "raw", reg.name)
+    if kind == "BASE TABLE":
+        _migrate_raw_table(con, reg)
+    elif kind is None:
+        rebuild_raw_view(con, reg)
+
+
+def _relation_kind(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    rows = run_sql(con, "select table_type from information_schema.tables where table_schema = $s and table_name = $t",
+                   {"s": schema, "t": name})
+    return rows[0][0] if rows else None
+
+
+# --- the raw archive: `raw.<register>` -----------------------------------------------------------------
+# The rows of each year's accepted delivery, as read, are kept as files beside the warehouse (not copied
+# into it): a delivered Parquet file as it came, a CSV or SAS file's rows as read written as Parquet.
+# `raw.<register>` is a view over them (meta.raw_files says which file is each year's), rebuilt in the
+# transaction that stages a delivery, so the view, staging and quarantine change together.
+def archive_dir(con: duckdb.DuckDBPyConnection) -> Path:
+    """The raw archive of the connection's warehouse: `<warehouse file>.raw/` beside it (a temporary
+    folder, kept for the connection, for an in-memory database)."""
+    path = run_sql(con, "select path from duckdb_databases() where database_name = current_database()")[0][0]
+    if path:
+        path = Path(path).resolve()
+        return path.with_name(path.name + ".raw")
+    held = run_sql(con, "select getvariable('psyk_raw_archive')")[0][0]
+    if held is None:
+        held = tempfile.mkdtemp(prefix="psyk-raw-")
+        atexit.register(shutil.rmtree, held, True)
+        run_sql(con, "set variable psyk_raw_archive = $dir", {"dir": held})
+    return Path(held)
+
+
+def _archive_select(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | None, file: str, archive: str,
+                    kind: str, loaded_at: datetime) -> str:
+    """One archived delivery's rows as `raw.<register>` shows them: the contract's columns (and a wide
+    file's week columns) as text, then the lineage columns. Literals, not parameters: it is a view."""
+    path = archive_dir(con) / reg.name / archive
+    if kind == ARCHIVE_DELIVERED:
+        rows = parquet_view_select(con, path)
+    else:
+        rows = f"select * from read_parquet({sql_literal(str(path))})"
+    present = [r[0] for r in run_sql(con, f"describe {rows}")]
+    data = reg.column_names + sorted(c for c in present if reg.is_week_column(c))
+    cols = ", ".join(quote_identifier(c) for c in data)
+    year_sql = "null" if year is None else str(int(year))
+    return (f"select {cols}, cast({year_sql} as integer) as _year, {sql_literal(file)} as _source_file, "
+            f"{SOURCE_ROW}, cast({sql_literal(loaded_at.isoformat(sep=' '))} as timestamp) as _loaded_at "
+            f"from ({rows})")
+
+
+def rebuild_raw_view(con: duckdb.DuckDBPyConnection, reg: RegisterSpec) -> None:
+    """(Re)create `raw.<register>` over the archived deliveries meta.raw_files lists (no rows if none)."""
+    files = run_sql(con, "select year, file, archive, archive_format, loaded_at from meta.raw_files "
+                    "where register = $register order by year nulls first", {"register": reg.name})
+    if files:
+        body = " union all by name ".join(_archive_select(con, reg, *f) for f in files)
+    else:
+        cols = {**dict.fromkeys(reg.column_names, "VARCHAR"), **LINEAGE_COLUMNS}
+        body = "select " + ", ".join(f"cast(null as {t}) as {quote_identifier(c)}" for c, t in cols.items()) + " where false"
+    run_sql(con, f"create or replace view {_table('raw', reg.name)} as {body}")
+
+
+def _archive_delivery(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | None, path: Path, src: Source,
+                      data: list[str], digest: str, rows: int, loaded_at: datetime) -> None:
+    """Keep the accepted delivery's rows as read in the archive (inside the delivery's transaction) and
+    point meta.raw_files and `raw.<register>` at them. The file is written under a temporary name and
+    renamed; the year's previous file is removed after the commit (`prune_archive`)."""
+    folder = archive_dir(con) / reg.name
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{'all' if year is None else int(year)}_{digest[:16]}"
+    if src.file_format == "parquet":
+        kind, name = ARCHIVE_DELIVERED, f"{stem}.parquet"
+        shutil.copyfile(path, folder / f"{name}.tmp")
+    else:
+        kind, name = ARCHIVE_TEXT, f"{stem}.text.parquet"
+        cols = ", ".join(quote_identifier(c) for c in [SOURCE_ROW, *data])
+        run_sql(con, f"copy (select {cols} from {RAW_ROWS}) to {sql_literal(str(folder / (name + '.tmp')))} "
+                "(format parquet)")
+    os.replace(folder / f"{name}.tmp", folder / name)
+    run_sql(con, "delete from meta.raw_files where register = $register and year is not distinct from $year; "
+            "insert into meta.raw_files values ($register, $year, $file, $archive, $kind, $hash, $rows, $loaded_at)",
+            {"register": reg.name, "year": year, "file": path.name, "archive": name, "kind": kind, "hash": digest,
+             "rows": rows, "loaded_at": loaded_at})
+    rebuild_raw_view(con, reg)
+
+
+def prune_archive(con: duckdb.DuckDBPyConnection, reg: RegisterSpec) -> None:
+    """Remove the register's archive files meta.raw_files no longer names (replaced years, a rolled-back
+    delivery's file, a temporary file a killed run left)."""
+    folder = archive_dir(con) / reg.name
+    if not folder.is_dir():
         return
-    for schema, cols in table_columns(reg, weeks or []).items():
-        run_sql(con, f"create table if not exists {_table(schema, reg.name)} ({_column_defs(cols, {})})")
+    keep = {r[0] for r in run_sql(con, "select archive from meta.raw_files where register = $register",
+                                  {"register": reg.name})}
+    for f in folder.iterdir():
+        if f.name not in keep:
+            f.unlink(missing_ok=True)
+
+
+def _migrate_raw_table(con: duckdb.DuckDBPyConnection, reg: RegisterSpec) -> None:
+    """A warehouse from before the raw archive: write each delivery's rows of the table `raw.<register>`
+    to the archive (as read, in file order), list them in meta.raw_files, and put the view in its place."""
+    table = _table("raw", reg.name)
+    lineage = set(LINEAGE_COLUMNS)
+    cols = [r[0] for r in run_sql(con, f"describe {table}") if r[0] not in lineage]
+    folder = archive_dir(con) / reg.name
+    folder.mkdir(parents=True, exist_ok=True)
+    con.begin()
+    try:
+        deliveries = run_sql(con, f"select _year, _source_file, _loaded_at, count(*) from {table} group by all")
+        for year, file, loaded_at, rows in deliveries:
+            name = f"{'all' if year is None else int(year)}_migrated_{loaded_at:%Y%m%dT%H%M%S%f}.text.parquet"
+            select = ", ".join(quote_identifier(c) for c in [SOURCE_ROW, *cols])
+            run_sql(con, f"copy (select {select} from {table} where _year is not distinct from $year and "
+                    f"_source_file = $file and _loaded_at = $loaded_at order by {SOURCE_ROW}) to "
+                    f"{sql_literal(str(folder / name))} (format parquet)",
+                    {"year": year, "file": file, "loaded_at": loaded_at})
+            run_sql(con, "insert into meta.raw_files values ($register, $year, $file, $archive, $kind, null, $rows, "
+                    "$loaded_at)", {"register": reg.name, "year": year, "file": file, "archive": name,
+                                    "kind": ARCHIVE_TEXT, "rows": rows, "loaded_at": loaded_at})
+        run_sql(con, f"drop table {table}")
+        rebuild_raw_view(con, reg)
+        con.commit()
+    except Exception:
+        con.rollback()
+        prune_archive(con, reg)
+        raise
 
 
 def _add_missing_columns(con: duckdb.DuckDBPyConnection, schema: str, reg: RegisterSpec, cols: list[str]) -> None:
@@ -228,35 +371,15 @@ def _insert_quarantine(con, reg: RegisterSpec, rows: str, data: list[str], linea
     )
 
 
-def _insert_raw(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | None, src: Source, weeks: list[str],
-                lineage: dict[str, Any]) -> int:
-    """Begin the delivery's transaction and put its rows, as read, into `raw` in place of the year's; count them.
+def _read_rows(con: duckdb.DuckDBPyConnection, src: Source) -> int:
+    """Read the delivery's rows as read (text) into the temp table RAW_ROWS; count them.
 
-    The rows go from the file straight into `raw.<register>` (no temp copy): the judging then reads them
-    there. A wide file (dream) brings its week columns, so its three tables are rebuilt with them first.
-    A CSV that is not UTF-8 after all is read again as Latin-1 (the failed try is rolled back).
+    A temp table lives in memory (spilled past the memory limit) and is never written to the warehouse
+    file: the judging and the writes read it, and the raw archive keeps the rows (`_archive_delivery`).
+    A CSV that is not UTF-8 after all is read again as Latin-1 (`run_source`).
     """
-    data = reg.column_names + weeks
-
-    def begin() -> None:
-        con.begin()
-        if reg.week_columns:
-            for schema, cols in table_columns(reg, weeks).items():
-                run_sql(con, f"create or replace table {_table(schema, reg.name)} ({_column_defs(cols, {})})")
-        _delete_year(con, _table("raw", reg.name), year)
-
-    def retry() -> None:
-        con.rollback()
-        begin()
-
-    begin()
-    try:
-        rows = run_source(con, src, lambda rows: f"insert into {_table('raw', reg.name)} by name select "
-                          f"{_lineage(data)} from {rows}", lineage, before_retry=retry)
-    except Exception:
-        con.rollback()
-        raise
-    return int(rows[0][0])
+    run_source(con, src, lambda rows: f"create or replace temp table {RAW_ROWS} as select * from {rows}")
+    return int(run_sql(con, f"select count(*) from {RAW_ROWS}")[0][0])
 
 
 def _write_accepted(con, reg: RegisterSpec, year: int | None, rows: str, data: list[str], weeks: list[str],
@@ -277,11 +400,11 @@ def _write_accepted(con, reg: RegisterSpec, year: int | None, rows: str, data: l
 
 def _write_refused(con, reg: RegisterSpec, year: int | None, data: list[str], weeks: list[str],
                    lineage: dict[str, Any]) -> None:
-    """Quarantine every broken row of a refused delivery (read again into READ_ROWS), flagged `_refused`."""
+    """Quarantine every broken row of a refused delivery (RAW_ROWS), flagged `_refused`."""
     if weeks:
         _add_missing_columns(con, "quarantine", reg, weeks)
     _delete_year(con, _table("quarantine", reg.name), year, f"and {REFUSED}")
-    _insert_quarantine(con, reg, READ_ROWS, data, lineage, refused=True)
+    _insert_quarantine(con, reg, RAW_ROWS, data, lineage, refused=True)
 
 
 def check_staged(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | None, file: str, data: list[str],
@@ -371,8 +494,7 @@ def load_delivery(
         _log(con, reg, delivery, result=None, **log)
         return delivery
     finally:
-        run_sql(con, f"drop view if exists {RAW_ROWS}; drop table if exists {READ_ROWS}; "
-                f"drop table if exists {BAD_ROWS}")
+        run_sql(con, f"drop table if exists {RAW_ROWS}; drop table if exists {BAD_ROWS}")
 
 
 def _judge(con, reg: RegisterSpec, path: Path, year: int | None, src: Source, delivery: Delivery,
@@ -388,32 +510,26 @@ def _judge(con, reg: RegisterSpec, path: Path, year: int | None, src: Source, de
     data = reg.column_names + weeks
     lineage = {"year": year, "file": path.name, "loaded_at": log["loaded_at"]}
     install_parse_macros(con)
-    delivery.rows_read = _insert_raw(con, reg, year, src, weeks, lineage)  # the transaction is open from here
-    try:
-        run_sql(con, f"create or replace temp view {RAW_ROWS} as select * from {_table('raw', reg.name)} "
-                f"where {_year_filter(year)}")
-        _judge_rows(con, reg, RAW_ROWS, weeks, delivery, known_koms)
-        if delivery.status != "refused":
-            _write_accepted(con, reg, year, RAW_ROWS, data, weeks, lineage)
-            check_staged(con, reg, year, path.name, data, known_koms)
-            _log(con, reg, delivery, result=src, **log)
-            con.commit()
-            return delivery
-        con.rollback()  # refused: the last good rows of this year stay
-    except Exception:
-        con.rollback()
-        raise
-    # refused: its rows go to quarantine only (flagged), read again; refusals are rare
-    run_source(con, src, lambda rows: f"create or replace temp table {READ_ROWS} as select * from {rows}")
-    _judge_rows(con, reg, READ_ROWS, weeks, delivery, known_koms)
+    delivery.rows_read = _read_rows(con, src)
+    _judge_rows(con, reg, RAW_ROWS, weeks, delivery, known_koms)
     con.begin()
     try:
-        _write_refused(con, reg, year, data, weeks, lineage)
+        if delivery.status != "refused":
+            if reg.week_columns:  # a wide file brings its week columns: its tables are rebuilt with them
+                for schema, cols in table_columns(reg, weeks).items():
+                    run_sql(con, f"create or replace table {_table(schema, reg.name)} ({_column_defs(cols, {})})")
+            _write_accepted(con, reg, year, RAW_ROWS, data, weeks, lineage)
+            check_staged(con, reg, year, path.name, data, known_koms)
+            _archive_delivery(con, reg, year, path, src, data, log["digest"], delivery.rows_read, log["loaded_at"])
+        else:  # refused: its broken rows go to quarantine only (flagged); the year's last good rows stay
+            _write_refused(con, reg, year, data, weeks, lineage)
         _log(con, reg, delivery, result=src, **log)
         con.commit()
     except Exception:
         con.rollback()
         raise
+    finally:
+        prune_archive(con, reg)
     return delivery
 
 
@@ -551,7 +667,14 @@ def conservation_result(con: duckdb.DuckDBPyConnection, reg: RegisterSpec) -> dg
     )
     if not table_exists(con, "raw", reg.name):
         return dg.AssetCheckResult(passed=True, description="no tables yet")
-    counts = run_sql(con, sql)
+    try:
+        counts = run_sql(con, sql)
+    except duckdb.IOException as exc:  # an archive file behind raw.<register> is gone or unreadable
+        return dg.AssetCheckResult(
+            passed=False, metadata={"archive": str(archive_dir(con) / reg.name)},
+            description=f"raw.{reg.name}: cannot read the raw archive ({' '.join(str(exc).split())[:300]}); "
+                        "load the register's files again to rebuild it",
+        )
     accepted = {r["year"]: r["rows_read"] for r in _rows(con, "accepted_deliveries.sql", {"register": reg.name})}
     broken = []
     for year, raw_n, staging_n, quarantine_n in counts:

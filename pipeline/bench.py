@@ -452,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{scan_bytes / 1e9:.2f} GB")
     if settings.warehouse.exists():
         settings.warehouse.unlink()
+    shutil.rmtree(settings.warehouse.with_name(settings.warehouse.name + ".raw"), ignore_errors=True)  # its archive
     # the full run starts cold: no disclosure results cached by an earlier bench (the refresh then uses
     # what the full run cached, as a real refresh would)
     from pipeline.report import disclosure_cache_dir

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -188,6 +189,30 @@ def _first_rowid(con: duckdb.DuckDBPyConnection, path: Path) -> int:
     if n and last - first + 1 != n:
         raise ReadError(f"{path.name}: cannot number the rows of the CSV file (row ids not consecutive)")
     return int(first or 0)
+
+
+def sql_literal(value: str) -> str:
+    """A text value as an SQL string literal (quotes doubled), for SQL that cannot take parameters (a view)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def parquet_view_select(con: duckdb.DuckDBPyConnection, path: Path) -> str:
+    """The rows of a Parquet file as read (`_source_row` + every column as text, as `open_source` gives
+    them) as a SELECT with no parameters, for a view: the path and the white-space set are literals.
+
+    The ingest's view `raw.<register>` reads the delivered Parquet files it archived through this, so
+    the rows a view shows are the rows the delivery was judged on. Raise ReadError naming the file.
+    """
+    path = Path(path)
+    try:
+        src = _parquet_source(con, path)
+    except ReadError:
+        raise
+    except Exception as exc:
+        raise ReadError(_read_failed(path, exc)) from exc
+    (reading,) = src.readings
+    literals = {"path": sql_literal(str(path)), "ws": sql_literal(WHITESPACE)}
+    return re.sub(r"\$([a-z_]+)\b", lambda m: literals[m.group(1)], reading.select)
 
 
 def _read_failed(path: Path, exc: Exception) -> str:

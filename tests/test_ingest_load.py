@@ -251,3 +251,114 @@ def test_a_file_that_breaks_while_read_keeps_the_year_as_it_was(con, tmp_path: P
     assert q(con, "select recnum, _loaded_at from raw.lpr_adm order by recnum") == before
     assert q(con, "select count(*) from staging.lpr_adm") == [(20,)]
     assert conservation_result(con, LPR).passed
+
+
+# --- the raw archive behind raw.<register> ------------------------------------------------------------
+def _archived(con: duckdb.DuckDBPyConnection, register_name: str) -> list[str]:
+    from assets.ingest import archive_dir
+
+    folder = archive_dir(con) / register_name
+    return sorted(f.name for f in folder.iterdir()) if folder.is_dir() else []
+
+
+def _raw_as_read(con: duckdb.DuckDBPyConnection, year: int) -> pl.DataFrame:
+    cols = ", ".join(LPR.column_names)
+    return con.sql(f"select _source_row, {cols} from raw.lpr_adm where _year = {year} order by _source_row").pl()
+
+
+def test_raw_shows_each_years_accepted_delivery_as_read_from_its_archive(con, tmp_path: Path) -> None:
+    from pipeline.readers import read_extract
+
+    raw = tmp_path / "raw"
+    rows = lpr_rows(40, prefix="A")
+    rows[3]["c_afd"] = "  Afd. Ø  "  # kept as read: trimmed text, as the rules saw it
+    csv_path = write_csv(register_file(raw, "lpr_adm", 2015), rows, sep=";")
+    pq_path = _parquet(register_file(raw, "lpr_adm", 2016, "parquet"), lpr_rows(25, prefix="B"), c_kom=pl.Int32)
+    ingest_register(con, LPR, raw, [2015, 2016])
+    for year, path in ((2015, csv_path), (2016, pq_path)):
+        expected = read_extract(path).frame.select(["_source_row", *LPR.column_names])
+        assert _raw_as_read(con, year).cast(expected.schema).equals(expected)
+    assert q(con, "select c_afd from raw.lpr_adm where _source_row = 4 and _year = 2015") == [("Afd. Ø",)]
+    assert q(con, "select _year, count(*), any_value(_source_file) from raw.lpr_adm group by 1 order by 1") == [
+        (2015, 40, "lpr_adm_2015.csv"), (2016, 25, "lpr_adm_2016.parquet")]
+    # the CSV's rows as read are kept as Parquet; the Parquet file is kept as delivered
+    files = q(con, "select year, archive_format, rows, file_hash from meta.raw_files order by year")
+    assert [(y, f, n) for y, f, n, _h in files] == [(2015, "text", 40), (2016, "delivered", 25)]
+    assert files[1][3] == hashlib.sha256(pq_path.read_bytes()).hexdigest()
+    assert _archived(con, "lpr_adm") == sorted(q(con, "select archive from meta.raw_files")[i][0] for i in (0, 1))
+    # the delivered files may go (a new delivery replaces them): raw still shows what was staged
+    csv_path.unlink()
+    pq_path.unlink()
+    assert q(con, "select count(*) from raw.lpr_adm") == [(65,)]
+    assert conservation_result(con, LPR).passed
+
+
+def test_a_new_delivery_replaces_the_years_archive_file_and_a_refused_one_leaves_it(con, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(200, prefix="A"))
+    ingest_register(con, LPR, raw, [2015])
+    first = _archived(con, "lpr_adm")
+    write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(200, prefix="N", bad=3))  # refused (1.5 %)
+    assert ingest_register(con, LPR, raw, [2015])[0].status == "refused"
+    assert _archived(con, "lpr_adm") == first
+    assert q(con, "select count(*), min(left(recnum, 1)) from raw.lpr_adm") == [(200, "A")]
+    write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(90, prefix="C"))
+    assert ingest_register(con, LPR, raw, [2015])[0].status == "loaded"
+    second = _archived(con, "lpr_adm")
+    assert len(second) == 1 and second != first  # the replaced year's file is removed
+    assert q(con, "select count(*), min(left(recnum, 1)) from raw.lpr_adm") == [(90, "C")]
+
+
+def test_a_delivery_rolled_back_leaves_no_archive_file(con, tmp_path: Path, monkeypatch) -> None:
+    import assets.ingest as ingest
+
+    raw = tmp_path / "raw"
+    write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(20, prefix="A"))
+    ingest_register(con, LPR, raw, [2015])
+    first = _archived(con, "lpr_adm")
+
+    def broken_log(*_a, **_k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(ingest, "_log", broken_log)
+    write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(30, prefix="B"))
+    with pytest.raises(RuntimeError, match="disk full"):
+        ingest_register(con, LPR, raw, [2015])
+    assert _archived(con, "lpr_adm") == first
+    assert q(con, "select count(*), min(left(recnum, 1)) from raw.lpr_adm") == [(20, "A")]
+    assert q(con, "select count(*) from staging.lpr_adm") == [(20,)]
+
+
+def test_a_missing_archive_file_fails_the_conservation_check_clearly(con, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(20))
+    ingest_register(con, LPR, raw, [2015])
+    from assets.ingest import archive_dir
+
+    for f in (archive_dir(con) / "lpr_adm").iterdir():
+        f.unlink()
+    result = conservation_result(con, LPR)
+    assert not result.passed
+    assert result.description.startswith("raw.lpr_adm: cannot read the raw archive")
+
+
+def test_a_raw_table_of_an_older_warehouse_moves_to_the_archive_without_loss(con, tmp_path: Path) -> None:
+    from assets.ingest import ensure_tables
+
+    con.execute("create schema raw").fetchall()
+    cols = ", ".join(f"{c} varchar" for c in LPR.column_names)
+    con.execute(f"create table raw.lpr_adm ({cols}, _year integer, _source_file varchar, _source_row bigint, "
+                "_loaded_at timestamp)").fetchall()
+    rows = lpr_rows(30)
+    values = [[r[c] for c in LPR.column_names] for r in rows]
+    for i, v in enumerate(values):
+        year, stamp = (2015, "2020-01-01 10:00:00") if i < 20 else (2016, "2021-01-01 10:00:00")
+        con.execute(f"insert into raw.lpr_adm values ({', '.join('?' * len(v))}, ?, ?, ?, ?)",
+                    [*v, year, f"lpr_adm_{year}.csv", i + 1, stamp]).fetchall()
+    before = q(con, "select * from raw.lpr_adm order by _year, _source_row")
+    ensure_tables(con, LPR)
+    assert q(con, "select table_type from information_schema.tables where table_schema = 'raw'") == [("VIEW",)]
+    assert q(con, "select * from raw.lpr_adm order by _year, _source_row") == before
+    assert q(con, "select year, rows, archive_format from meta.raw_files order by year") == [
+        (2015, 20, "text"), (2016, 10, "text")]
+    assert len(_archived(con, "lpr_adm")) == 2

@@ -168,6 +168,27 @@ def test_sas_file_loads_through_the_register_folder(tmp_path: Path) -> None:
     assert register_files(tmp_path, register("tvang")) == {2018: tmp_path / "tvang" / "TVANG_2018.sas7bdat"}
 
 
+@needs_sas
+def test_sas_delivery_is_kept_as_read_in_the_raw_archive(tmp_path: Path) -> None:
+    import duckdb
+
+    from assets.ingest import load_delivery
+    from pipeline.contract import register
+
+    tvang = register("tvang")
+    path = tmp_path / "tvang_2018.sas7bdat"
+    shutil.copy(SAS / "latin1" / "tvang_2018.sas7bdat", path)
+    expected = read_extract(path).frame.select(["_source_row", *tvang.column_names])
+    with duckdb.connect(str(tmp_path / "wh.duckdb")) as con:
+        d = load_delivery(con, tvang, path, 2018)
+        path.unlink()  # raw reads the archive, not the delivered file
+        cols = ", ".join(tvang.column_names)
+        shown = con.sql(f"select _source_row, {cols} from raw.tvang order by _source_row").pl()
+        kinds = con.execute("select archive_format from meta.raw_files").fetchall()
+    assert d.status == "loaded" and d.rows_read == expected.height
+    assert shown.equals(expected) and kinds == [("text",)]
+
+
 @pytest.mark.parametrize("body", ["pnr,kom\nP1,101\nP2,101,7\n", "pnr,kom\nP1,101\nP2\nP3,101\n",
                                   "pnr,kom\n" + "P1,101\n" * 3000 + "P2,101,7\n"])
 def test_a_csv_row_with_more_or_fewer_fields_than_the_header_stops_the_read(tmp_path: Path, body: str) -> None:

@@ -23,3 +23,15 @@ create table if not exists meta.load_log (
     max_rows          BIGINT,              -- the register's thresholds when the delivery was judged
     max_share         DOUBLE
 );
+-- The raw archive behind the views raw.<register>: per register and year, the file that keeps the
+-- current accepted delivery's rows as read, in `<warehouse file>.raw/<register>/` (assets/ingest.py).
+create table if not exists meta.raw_files (
+    register        VARCHAR   not null,
+    year            INTEGER,             -- file year; NULL for one-file registers
+    file            VARCHAR   not null,  -- the delivered file's name, no folder
+    archive         VARCHAR   not null,  -- the archive file's name in <warehouse>.raw/<register>/
+    archive_format  VARCHAR   not null,  -- delivered (the Parquet file as delivered) | text (rows as read)
+    file_hash       VARCHAR,             -- sha256 of the delivered file (NULL: migrated from a raw table)
+    rows            BIGINT    not null,  -- rows read
+    loaded_at       TIMESTAMP not null
+);
