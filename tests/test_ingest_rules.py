@@ -255,3 +255,21 @@ def test_every_rule_of_the_contract_has_a_bad_row_example() -> None:
     covered |= {(n, f"{col}:duplicate_id") for n, (col, _) in ID_CLASH.items()}
     covered |= {(n, e) for n, (_c, e) in PERIOD_CASES.items()}
     assert _rules_of_contract() - covered == set()
+
+
+EDGE_TEXTS = ["12:30", "12:30:45", "1:2", "01:02:03", "24:00", "23:59:60", "12:30:45.5", " 12:30", "12:30 ",
+              "12::30", "12:3a", "2024-01-31", "2024-01-31 12:00:00", "2024-02-30", "2024-1-5", "2024-01-31 12:00",
+              "2024-01-31T12:00:00", " 2024-01-31", "2024-01-31 ", "2024-01-31  12:00:00", "12:30:45:00", "99:99",
+              "0:0", "+12:30", "", "abc", None]
+
+
+def test_date_and_time_parse_as_trying_both_formats_in_turn() -> None:
+    # the macros skip a format the text cannot match (speed); the values must be those of trying both
+    both = ("coalesce(cast(try_strptime(v, '%Y-%m-%d') as date), cast(try_strptime(v, '%Y-%m-%d %H:%M:%S') as date)), "
+            "coalesce(cast(try_strptime(v, '%H:%M:%S') as time), cast(try_strptime(v, '%H:%M') as time))")
+    with duckdb.connect() as con:
+        install_parse_macros(con)
+        rows = con.execute(f"select v, ingest_parse_date(v), ingest_parse_time(v), {both} "
+                           "from unnest($v) as t(v)", {"v": EDGE_TEXTS}).fetchall()
+    assert [(v, d, t) for v, d, t, _d, _t in rows] == [(v, d, t) for v, _d, _t, d, t in rows]
+    assert sum(d is not None for _v, d, *_ in rows) >= 4 and sum(t is not None for _v, _d, t, *_ in rows) >= 5
