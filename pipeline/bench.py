@@ -436,11 +436,15 @@ def main(argv: list[str] | None = None) -> int:
         if not settings.warehouse.exists() or not (settings.raw_dir / "_synthetic.json").exists():
             raise SystemExit(f"bench: --refresh-only needs the registers and the warehouse of an earlier run at "
                              f"this scale in {root}; run `python -m pipeline.bench --scale {args.scale:g}` first")
+        probes = {"start": _probe("start")}
         incremental = run_refresh(settings, years, refresh_year)
-        _write(BENCH_DIR / f"results-refresh-{tag}.json", {**_header(args.scale, years), "incremental": incremental})
+        probes["end"] = _probe("end")
+        _write(BENCH_DIR / f"results-refresh-{tag}.json",
+               {**_header(args.scale, years, probes), "incremental": incremental})
         return 0 if incremental["ok"] else 1
 
     gen = generate(settings.raw_dir, args.scale, years)
+    probes = {"start": _probe("start")}
     # the yardstick is read twice: the first pass finds the files on disk or in the page cache (as the
     # generator or an earlier run left them), the second in the cache, as the pipeline then reads them;
     # the second is the steady figure the multiple is taken of, the first is reported beside it
@@ -463,10 +467,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bench: full run {'OK' if ok else 'FAILED'} in {wall:.1f}s ({cpu:.0f} CPU-s), peak memory "
           f"{peak / 1e9:.2f} GB")
     incremental = run_refresh(settings, years, refresh_year)
+    probes["end"] = _probe("end")
 
     rows = [gen.row()] + [s.row() for s in stages]
     results = {
-        **_header(args.scale, years),
+        **_header(args.scale, years, probes),
         "run_ok": ok, "run_id": run_id,
         "scan": {"seconds": round(scan_s, 2), "first_pass_seconds": round(first_s, 2), "rows": scan_rows,
                  "bytes": scan_bytes},
@@ -487,10 +492,41 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok and incremental["ok"] else 1
 
 
-def _header(scale: float, years: list[int]) -> dict[str, Any]:
+PROBE_ROWS = 30_000_000  # integers the CPU probe hashes ten times each
+
+
+def cpu_probe() -> dict[str, float]:
+    """How fast this machine's cores are right now: seconds DuckDB takes for one fixed piece of work
+    (hashing PROBE_ROWS integers of a table ten times) on one thread, and the same work on two. A
+    shared virtual machine's cores slow down and speed up between runs (the same code's national run
+    took 597 and 706 s an hour apart), so a run's times compare with another's only where their probes
+    are alike; `two_core_speedup` (one / two) is what the second core adds (2.0: a full core)."""
+    seconds = {}
+    hashes = ", ".join(f"sum(hash(i + {k}))" for k in range(10))
+    with duckdb.connect() as con:
+        con.execute("set enable_progress_bar = false").fetchall()
+        con.execute("create table probe as select i from range($n) t(i)", {"n": PROBE_ROWS}).fetchall()
+        for threads in (1, 2):
+            con.execute(f"set threads = {threads}").fetchall()
+            t = time.perf_counter()
+            con.execute(f"select {hashes} from probe").fetchall()
+            seconds[threads] = time.perf_counter() - t
+    return {"one_core_seconds": round(seconds[1], 2), "two_core_seconds": round(seconds[2], 2),
+            "two_core_speedup": round(seconds[1] / seconds[2], 2) if seconds[2] else None}
+
+
+def _probe(label: str) -> dict[str, float]:
+    probe = cpu_probe()
+    print(f"bench: CPU probe ({label}): {probe['one_core_seconds']}s on one core, {probe['two_core_seconds']}s on two "
+          f"(speed-up {probe['two_core_speedup']})")
+    return probe
+
+
+def _header(scale: float, years: list[int], probes: dict[str, dict[str, float]] | None = None) -> dict[str, Any]:
     return {
         "machine": {"cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
-                    "python": platform.python_version(), "platform": platform.platform()},
+                    "python": platform.python_version(), "platform": platform.platform(),
+                    "cpu_probe": probes or {}},
         "git_commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                      cwd=PROJECT_ROOT).stdout.strip() or None,
         "scale": scale, "years": [min(years), max(years)],

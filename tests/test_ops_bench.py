@@ -79,3 +79,13 @@ def test_cpu_seconds_of_a_window_are_interpolated_between_samples():
     assert sampler.cpu(100.5, 100.1) == 0.0
     stages = {"x": bench.Stage("x", cpu_seconds=1.25)}
     assert stages["x"].row()["cpu_seconds"] == 1.2  # rounded to a tenth
+
+
+def test_cpu_probe_times_one_and_two_cores_on_the_same_work_per_core(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(bench, "PROBE_ROWS", 1_000_000)
+    probe = bench.cpu_probe()
+    assert set(probe) == {"one_core_seconds", "two_core_seconds", "two_core_speedup"}
+    assert probe["one_core_seconds"] >= 0 and probe["two_core_seconds"] > 0
+    assert 0 < probe["two_core_speedup"] < 4
+    header = bench._header(1.0, [2010, 2025], {"start": probe})
+    assert header["machine"]["cpu_probe"]["start"] == probe and header["years"] == [2010, 2025]
