@@ -5,7 +5,7 @@ threshold, the Pandera gate), writing its rows in one transaction, the Dagster a
 register is yearly) and their checks:
 - `valid_rows` (blocking): a delivery whose quarantined rows exceed the register's thresholds is
   refused; the check fails and reports counts by rule (never row contents).
-- `row_conservation` (blocking): raw = staging + quarantine for every year.
+- `row_conservation` (blocking): raw = staging + quarantine for every year, the raw archive intact.
 - `unknown_codes` (warning): values of growing reference lists (coercion types, markers, DREAM codes)
   that `ref.codes` does not know; they are kept, only counted.
 A delivery is judged in one pass inside DuckDB: the file's rows are read as text into a temp table
@@ -16,9 +16,10 @@ with insert-from-select in one transaction. Before the commit the register's Pan
 typed rows just staged (`check_staged`): rows the rules accepted that break the model mean the two
 disagree, a bug, so the delivery is rolled back and the asset fails (`RulesDisagree`).
 The raw layer is an archive of files beside the warehouse (`<warehouse file>.raw/<register>/`), not a
-copy inside it: an accepted Parquet delivery is kept as delivered, a CSV's or SAS file's rows as read
-are written as Parquet, and `raw.<register>` is a view over the year's current files (meta.raw_files),
-switched in the delivery's transaction; the replaced file is removed after the commit.
+copy inside it: an accepted Parquet or CSV delivery is kept as delivered (a CSV with the encoding it
+was read in), a SAS file's rows as read are written as Parquet, and `raw.<register>` is a view over the
+year's current files (meta.raw_files), switched in the delivery's transaction; the replaced file is
+removed after the commit.
 A refused delivery's broken rows go to quarantine only (flagged `_refused`) with its load-log row: the
 last good raw/staging rows of that year stay. Schema drift or an unreadable file stops the register (the
 asset fails naming file, column, expected and found type). The rules live in the contract
@@ -47,7 +48,9 @@ from pipeline.partitions import SINGLE_RUN, YEARS, partition_years
 from pipeline.readers import (
     SOURCE_ROW,
     ReadError,
+    Reading,
     Source,
+    csv_view_select,
     open_source,
     parquet_view_select,
     run_source,
@@ -68,8 +71,10 @@ SQL_DIR = Path(__file__).resolve().parent / "sql" / "ingest"
 GROUP = "ingest"
 REFUSED = "_refused"
 RAW_ROWS = "_ingest_raw"  # temp table: the delivery's rows as read (text), judged and written from here
-ARCHIVE_DELIVERED = "delivered"  # raw archive: the Parquet file as delivered, read through the reader's SQL
-ARCHIVE_TEXT = "text"  # raw archive: a CSV's or SAS file's rows as read, written as Parquet (text columns)
+ARCHIVE_DELIVERED = "delivered"  # raw archive: a Parquet or CSV file as delivered, read through the reader's SQL
+ARCHIVE_TEXT = "text"  # raw archive: a SAS file's rows as read, written as Parquet (text columns)
+RAW_FILES_COLUMNS = ("register, year, file, archive, archive_format, file_hash, rows, loaded_at, csv_encoding, "
+                     "archive_bytes")
 ARCHIVE_PARQUET = "format parquet, compression zstd, compression_level 1"  # how a text archive is written
 BAD_ROWS = "_ingest_bad"  # temp table: `_source_row`, `_reasons` of its broken rows
 # contract type -> kinds a typed file (Parquet, SAS) may deliver for it; text always fits
@@ -190,11 +195,13 @@ def archive_dir(con: duckdb.DuckDBPyConnection) -> Path:
 
 
 def _archive_select(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | None, file: str, archive: str,
-                    kind: str, loaded_at: datetime) -> str:
+                    kind: str, loaded_at: datetime, csv_encoding: str | None) -> str:
     """One archived delivery's rows as `raw.<register>` shows them: the contract's columns (and a wide
     file's week columns) as text, then the lineage columns. Literals, not parameters: it is a view."""
     path = archive_dir(con) / reg.name / archive
-    if kind == ARCHIVE_DELIVERED:
+    if kind == ARCHIVE_DELIVERED and path.suffix == ".csv":
+        rows = csv_view_select(con, path, csv_encoding or "utf-8")
+    elif kind == ARCHIVE_DELIVERED:
         rows = parquet_view_select(con, path)
     else:
         rows = f"select * from read_parquet({sql_literal(str(path))})"
@@ -209,7 +216,7 @@ def _archive_select(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int
 
 def rebuild_raw_view(con: duckdb.DuckDBPyConnection, reg: RegisterSpec) -> None:
     """(Re)create `raw.<register>` over the archived deliveries meta.raw_files lists (no rows if none)."""
-    files = run_sql(con, "select year, file, archive, archive_format, loaded_at from meta.raw_files "
+    files = run_sql(con, "select year, file, archive, archive_format, loaded_at, csv_encoding from meta.raw_files "
                     "where register = $register order by year nulls first", {"register": reg.name})
     if files:
         body = " union all by name ".join(_archive_select(con, reg, *f) for f in files)
@@ -220,16 +227,21 @@ def rebuild_raw_view(con: duckdb.DuckDBPyConnection, reg: RegisterSpec) -> None:
 
 
 def _archive_delivery(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: int | None, path: Path, src: Source,
-                      data: list[str], digest: str, rows: int, loaded_at: datetime) -> None:
+                      reading: Reading, data: list[str], digest: str, rows: int, loaded_at: datetime) -> None:
     """Keep the accepted delivery's rows as read in the archive (inside the delivery's transaction) and
     point meta.raw_files and `raw.<register>` at them. The file is written under a temporary name and
-    renamed; the year's previous file is removed after the commit (`prune_archive`)."""
+    renamed; the year's previous file is removed after the commit (`prune_archive`). A Parquet or CSV
+    file is kept as delivered (a CSV with the encoding it was read in), a SAS file's rows as read as
+    Parquet (DuckDB cannot read SAS)."""
     folder = archive_dir(con) / reg.name
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{'all' if year is None else int(year)}_{digest[:16]}"
-    if src.file_format == "parquet":
-        kind, name = ARCHIVE_DELIVERED, f"{stem}.parquet"
+    encoding = None
+    if src.file_format in ("parquet", "csv"):
+        kind, name = ARCHIVE_DELIVERED, f"{stem}.{src.file_format}"
         shutil.copyfile(path, folder / f"{name}.tmp")
+        if src.file_format == "csv":
+            encoding = (reading.prepare_params or {})["encoding"]
     else:
         kind, name = ARCHIVE_TEXT, f"{stem}.text.parquet"
         cols = ", ".join(quote_identifier(c) for c in [SOURCE_ROW, *data])
@@ -238,9 +250,10 @@ def _archive_delivery(con: duckdb.DuckDBPyConnection, reg: RegisterSpec, year: i
                 f"({ARCHIVE_PARQUET})")
     os.replace(folder / f"{name}.tmp", folder / name)
     run_sql(con, "delete from meta.raw_files where register = $register and year is not distinct from $year; "
-            "insert into meta.raw_files values ($register, $year, $file, $archive, $kind, $hash, $rows, $loaded_at)",
+            f"insert into meta.raw_files ({RAW_FILES_COLUMNS}) values ($register, $year, $file, $archive, $kind, $hash, "
+            "$rows, $loaded_at, $encoding, $bytes)",
             {"register": reg.name, "year": year, "file": path.name, "archive": name, "kind": kind, "hash": digest,
-             "rows": rows, "loaded_at": loaded_at})
+             "rows": rows, "loaded_at": loaded_at, "encoding": encoding, "bytes": (folder / name).stat().st_size})
     rebuild_raw_view(con, reg)
 
 
@@ -275,9 +288,10 @@ def _migrate_raw_table(con: duckdb.DuckDBPyConnection, reg: RegisterSpec) -> Non
                     f"_source_file = $file and _loaded_at = $loaded_at order by {SOURCE_ROW}) to "
                     f"{sql_literal(str(folder / name))} ({ARCHIVE_PARQUET})",
                     {"year": year, "file": file, "loaded_at": loaded_at})
-            run_sql(con, "insert into meta.raw_files values ($register, $year, $file, $archive, $kind, null, $rows, "
-                    "$loaded_at)", {"register": reg.name, "year": year, "file": file, "archive": name,
-                                    "kind": ARCHIVE_TEXT, "rows": rows, "loaded_at": loaded_at})
+            run_sql(con, f"insert into meta.raw_files ({RAW_FILES_COLUMNS}) values ($register, $year, $file, $archive, "
+                    "$kind, null, $rows, $loaded_at, null, $bytes)",
+                    {"register": reg.name, "year": year, "file": file, "archive": name, "kind": ARCHIVE_TEXT,
+                     "rows": rows, "loaded_at": loaded_at, "bytes": (folder / name).stat().st_size})
         run_sql(con, f"drop table {table}")
         rebuild_raw_view(con, reg)
         con.commit()
@@ -373,15 +387,17 @@ def _insert_quarantine(con, reg: RegisterSpec, rows: str, data: list[str], linea
     )
 
 
-def _read_rows(con: duckdb.DuckDBPyConnection, src: Source) -> int:
-    """Read the delivery's rows as read (text) into the temp table RAW_ROWS; count them.
+def _read_rows(con: duckdb.DuckDBPyConnection, src: Source) -> tuple[int, Reading]:
+    """Read the delivery's rows as read (text) into the temp table RAW_ROWS; count them; and the reading
+    that worked (a CSV's encoding).
 
     A temp table lives in memory (spilled past the memory limit) and is never written to the warehouse
     file: the judging and the writes read it, and the raw archive keeps the rows (`_archive_delivery`).
     A CSV that is not UTF-8 after all is read again as Latin-1 (`run_source`).
     """
-    run_source(con, src, lambda rows: f"create or replace temp table {RAW_ROWS} as select * from {rows}")
-    return int(run_sql(con, f"select count(*) from {RAW_ROWS}")[0][0])
+    used: list[Reading] = []
+    run_source(con, src, lambda rows: f"create or replace temp table {RAW_ROWS} as select * from {rows}", used=used)
+    return int(run_sql(con, f"select count(*) from {RAW_ROWS}")[0][0]), used[0]
 
 
 def _write_accepted(con, reg: RegisterSpec, year: int | None, rows: str, data: list[str], weeks: list[str],
@@ -512,7 +528,7 @@ def _judge(con, reg: RegisterSpec, path: Path, year: int | None, src: Source, de
     data = reg.column_names + weeks
     lineage = {"year": year, "file": path.name, "loaded_at": log["loaded_at"]}
     install_parse_macros(con)
-    delivery.rows_read = _read_rows(con, src)
+    delivery.rows_read, reading = _read_rows(con, src)
     _judge_rows(con, reg, RAW_ROWS, weeks, delivery, known_koms)
     con.begin()
     try:
@@ -522,7 +538,8 @@ def _judge(con, reg: RegisterSpec, path: Path, year: int | None, src: Source, de
                     run_sql(con, f"create or replace table {_table(schema, reg.name)} ({_column_defs(cols, {})})")
             _write_accepted(con, reg, year, RAW_ROWS, data, weeks, lineage)
             check_staged(con, reg, year, path.name, data, known_koms)
-            _archive_delivery(con, reg, year, path, src, data, log["digest"], delivery.rows_read, log["loaded_at"])
+            _archive_delivery(con, reg, year, path, src, reading, data, log["digest"], delivery.rows_read,
+                              log["loaded_at"])
         else:  # refused: its broken rows go to quarantine only (flagged); the year's last good rows stay
             _write_refused(con, reg, year, data, weeks, lineage)
         _log(con, reg, delivery, result=src, **log)
@@ -662,21 +679,39 @@ def valid_rows_result(con: duckdb.DuckDBPyConnection, register: str, run_id: str
     return dg.AssetCheckResult(passed=not refused, metadata=metadata, description=description)
 
 
+def archive_problems(con: duckdb.DuckDBPyConnection, reg: RegisterSpec) -> list[str]:
+    """The register's archive files (meta.raw_files) that are missing or no longer of their written size."""
+    folder = archive_dir(con) / reg.name
+    problems = []
+    for archive, size in run_sql(con, "select archive, archive_bytes from meta.raw_files where register = $register "
+                                      "order by year nulls first", {"register": reg.name}):
+        path = folder / archive
+        if not path.is_file():
+            problems.append(f"{archive} missing")
+        elif size is not None and path.stat().st_size != size:
+            problems.append(f"{archive} changed ({path.stat().st_size} bytes, written {size})")
+    return problems
+
+
 def conservation_result(con: duckdb.DuckDBPyConnection, reg: RegisterSpec) -> dg.AssetCheckResult:
-    """raw = staging + quarantine for every year, and = rows read by the accepted delivery of that year."""
+    """raw = staging + quarantine for every year, and = rows read by the accepted delivery of that year.
+
+    A year's raw rows are those its archive file holds, counted when they were read and written
+    (meta.raw_files), not counted again here (a delivered CSV would be parsed once more); the check
+    makes sure every archive file is still there with the size it was written with."""
     sql = (SQL_DIR / "conservation.sql").read_text(encoding="utf-8").format(
-        raw=_table("raw", reg.name), staging=_table("staging", reg.name), quarantine=_table("quarantine", reg.name)
+        staging=_table("staging", reg.name), quarantine=_table("quarantine", reg.name)
     )
     if not table_exists(con, "raw", reg.name):
         return dg.AssetCheckResult(passed=True, description="no tables yet")
-    try:
-        counts = run_sql(con, sql)
-    except duckdb.IOException as exc:  # an archive file behind raw.<register> is gone or unreadable
+    missing = archive_problems(con, reg)
+    if missing:
         return dg.AssetCheckResult(
             passed=False, metadata={"archive": str(archive_dir(con) / reg.name)},
-            description=f"raw.{reg.name}: cannot read the raw archive ({' '.join(str(exc).split())[:300]}); "
+            description=f"raw.{reg.name}: the raw archive is not as written ({'; '.join(missing)}); "
                         "load the register's files again to rebuild it",
         )
+    counts = run_sql(con, sql, {"register": reg.name})
     accepted = {r["year"]: r["rows_read"] for r in _rows(con, "accepted_deliveries.sql", {"register": reg.name})}
     broken = []
     for year, raw_n, staging_n, quarantine_n in counts:

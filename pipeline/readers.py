@@ -141,12 +141,13 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[Source]:
 
 
 def run_source(con: duckdb.DuckDBPyConnection, src: Source, statement: Callable[[str], str],
-               params: dict | None = None, *, before_retry: Callable[[], None] | None = None) -> list[tuple]:
+               params: dict | None = None, *, before_retry: Callable[[], None] | None = None,
+               used: list[Reading] | None = None) -> list[tuple]:
     """Run `statement(<the rows as a subquery>)` with the source's first reading that works.
 
     A CSV read as UTF-8 that turns out not to be is read again as Latin-1 (SAS exports of Danish text
     often are); `before_retry` runs first (the caller rolls back what the failed try began). Any other
-    failure while reading raises ReadError naming the file.
+    failure while reading raises ReadError naming the file. `used` gets the reading that worked.
     """
     for i, reading in enumerate(src.readings):
         try:
@@ -157,6 +158,8 @@ def run_source(con: duckdb.DuckDBPyConnection, src: Source, statement: Callable[
             rows = con.execute(statement(f"({reading.select})"), {**read_params, **(params or {})}).fetchall()
             if reading.prepare is not None:  # after a failure the caller's rollback or the next reading drops it
                 con.execute(f"drop table if exists {CSV_ROWS}").fetchall()
+            if used is not None:
+                used.append(reading)
             return rows
         except duckdb.Error as exc:
             if i + 1 < len(src.readings) and "unicode" in str(exc).lower():
@@ -213,6 +216,33 @@ def parquet_view_select(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     (reading,) = src.readings
     literals = {"path": sql_literal(str(path)), "ws": sql_literal(WHITESPACE)}
     return re.sub(r"\$([a-z_]+)\b", lambda m: literals[m.group(1)], reading.select)
+
+
+def csv_view_select(con: duckdb.DuckDBPyConnection, path: Path, encoding: str) -> str:
+    """A CSV file's rows as read with `encoding` (`_source_row` + every column as text, as `open_source`
+    gives them) as a SELECT with no parameters, for a view (`raw.<register>` over an archived CSV).
+
+    The rows are numbered by `row_number() over ()`, which DuckDB computes streaming, on one thread, in
+    the order the reader gives the rows: the file's order, as long as `preserve_insertion_order` is on
+    (DuckDB's default; the pipeline never turns it off for a read of raw). Raise ReadError naming the file.
+    """
+    path = Path(path)
+    try:
+        src = _csv_source(con, path)
+    except ReadError:
+        raise
+    except Exception as exc:
+        raise ReadError(_read_failed(path, exc)) from exc
+    reading = next((r for r in src.readings if (r.prepare_params or {}).get("encoding") == encoding), None)
+    if reading is None:
+        raise ReadError(f"{path.name}: the CSV file cannot be read as {encoding}")
+    p = reading.prepare_params or {}
+    columns = "{" + ", ".join(f"{sql_literal(c)}: 'VARCHAR'" for c in p["columns"]) + "}"
+    source = (f"read_csv({sql_literal(str(path))}, delim = {sql_literal(p['sep'])}, header = true, "
+              f"columns = {columns}, quote = '\"', escape = '\"', encoding = {sql_literal(encoding)})")
+    texts = [f"{_text_sql(c, 'VARCHAR')} as {_quote(name)}" for c, name in zip(p["columns"], src.columns, strict=True)]
+    select = f"select row_number() over () as {SOURCE_ROW}, {', '.join(texts)} from {source}"
+    return select.replace("$ws", sql_literal(WHITESPACE))
 
 
 def _read_failed(path: Path, exc: Exception) -> str:

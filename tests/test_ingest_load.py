@@ -234,6 +234,9 @@ def test_a_latin1_csv_with_an_ascii_header_is_read_again_within_the_delivery(con
     assert (d.status, d.rows_read, d.rows_staged) == ("loaded", 30, 30)
     assert q(con, "select count(*), min(left(recnum, 1)) from raw.lpr_adm") == [(30, "B")]
     assert q(con, "select c_afd, _source_row from staging.lpr_adm where recnum = 'B29'") == [("Afd. Ø", 30)]
+    # raw reads the archived file in the encoding the ingest found (its header alone looks like UTF-8)
+    assert q(con, "select c_afd, _source_row from raw.lpr_adm where recnum = 'B29'") == [("Afd. Ø", 30)]
+    assert q(con, "select csv_encoding from meta.raw_files") == [("latin-1",)]
     assert conservation_result(con, LPR).passed
 
 
@@ -281,10 +284,12 @@ def test_raw_shows_each_years_accepted_delivery_as_read_from_its_archive(con, tm
     assert q(con, "select c_afd from raw.lpr_adm where _source_row = 4 and _year = 2015") == [("Afd. Ø",)]
     assert q(con, "select _year, count(*), any_value(_source_file) from raw.lpr_adm group by 1 order by 1") == [
         (2015, 40, "lpr_adm_2015.csv"), (2016, 25, "lpr_adm_2016.parquet")]
-    # the CSV's rows as read are kept as Parquet; the Parquet file is kept as delivered
-    files = q(con, "select year, archive_format, rows, file_hash from meta.raw_files order by year")
-    assert [(y, f, n) for y, f, n, _h in files] == [(2015, "text", 40), (2016, "delivered", 25)]
-    assert files[1][3] == hashlib.sha256(pq_path.read_bytes()).hexdigest()
+    # both files are kept as delivered (the CSV with the encoding it was read in)
+    files = q(con, "select year, archive_format, rows, csv_encoding, file_hash from meta.raw_files order by year")
+    assert [(y, f, n, e) for y, f, n, e, _h in files] == [(2015, "delivered", 40, "utf-8"),
+                                                        (2016, "delivered", 25, None)]
+    assert files[0][4] == hashlib.sha256(csv_path.read_bytes()).hexdigest()
+    assert files[1][4] == hashlib.sha256(pq_path.read_bytes()).hexdigest()
     assert _archived(con, "lpr_adm") == sorted(q(con, "select archive from meta.raw_files")[i][0] for i in (0, 1))
     # the delivered files may go (a new delivery replaces them): raw still shows what was staged
     csv_path.unlink()
@@ -329,6 +334,18 @@ def test_a_delivery_rolled_back_leaves_no_archive_file(con, tmp_path: Path, monk
     assert q(con, "select count(*) from staging.lpr_adm") == [(20,)]
 
 
+def test_a_changed_archive_file_fails_the_conservation_check(con, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(20))
+    ingest_register(con, LPR, raw, [2015])
+    from assets.ingest import archive_dir
+
+    (archived,) = (archive_dir(con) / "lpr_adm").iterdir()
+    archived.write_text(archived.read_text(encoding="utf-8") + "R999,P1\n", encoding="utf-8")  # a row added
+    result = conservation_result(con, LPR)
+    assert not result.passed and "changed" in result.description
+
+
 def test_a_missing_archive_file_fails_the_conservation_check_clearly(con, tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     write_csv(register_file(raw, "lpr_adm", 2015), lpr_rows(20))
@@ -339,7 +356,8 @@ def test_a_missing_archive_file_fails_the_conservation_check_clearly(con, tmp_pa
         f.unlink()
     result = conservation_result(con, LPR)
     assert not result.passed
-    assert result.description.startswith("raw.lpr_adm: cannot read the raw archive")
+    assert result.description.startswith("raw.lpr_adm: the raw archive is not as written (2015_")
+    assert "missing" in result.description
 
 
 def test_a_raw_table_of_an_older_warehouse_moves_to_the_archive_without_loss(con, tmp_path: Path) -> None:

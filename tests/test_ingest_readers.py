@@ -237,3 +237,25 @@ def test_csv_rows_are_numbered_from_one_inside_a_transaction(tmp_path: Path) -> 
         rows = run_source(con, src, lambda rows: f"select _source_row, pnr from {rows} order by _source_row")
         con.rollback()
     assert rows == [(1, "P1"), (2, "P2"), (3, "P3")]
+
+
+def test_a_csv_view_numbers_the_rows_in_file_order_and_reads_them_as_the_ingest_did(tmp_path: Path) -> None:
+    # raw.<register> over an archived CSV numbers its rows in the view (row_number() over ()); each row
+    # carries its own line number, so any reordering across DuckDB's read buffers shows
+    import duckdb
+
+    from pipeline.readers import csv_view_select
+
+    n = 500_000
+    path = tmp_path / "bef_2015.csv"
+    lines = "".join(f"P{i:07d};{i}; {'x' * (i % 37)}Ø \n" for i in range(1, n + 1))
+    path.write_bytes(("pnr;kom;note\n" + lines).encode("latin-1"))
+    assert path.stat().st_size > 16_000_000
+    with duckdb.connect() as con:
+        con.execute("set threads = 2").fetchall()
+        view = con.sql(csv_view_select(con, path, "latin-1")).pl()
+        with pytest.raises(ReadError, match="cannot be read as cp1252"):
+            csv_view_select(con, path, "cp1252")  # only the readings the ingest tries (UTF-8, Latin-1)
+    assert view.height == n
+    assert (view.get_column("kom").cast(pl.Int64) == view.get_column("_source_row")).all()
+    assert view.equals(read_extract(path).frame.cast(view.schema))

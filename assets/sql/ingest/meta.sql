@@ -30,8 +30,12 @@ create table if not exists meta.raw_files (
     year            INTEGER,             -- file year; NULL for one-file registers
     file            VARCHAR   not null,  -- the delivered file's name, no folder
     archive         VARCHAR   not null,  -- the archive file's name in <warehouse>.raw/<register>/
-    archive_format  VARCHAR   not null,  -- delivered (the Parquet file as delivered) | text (rows as read)
+    archive_format  VARCHAR   not null,  -- delivered (the Parquet or CSV file as delivered) | text (rows as read)
     file_hash       VARCHAR,             -- sha256 of the delivered file (NULL: migrated from a raw table)
     rows            BIGINT    not null,  -- rows read
-    loaded_at       TIMESTAMP not null
+    loaded_at       TIMESTAMP not null,
+    csv_encoding    VARCHAR,             -- the encoding a delivered CSV was read in (utf-8 | latin-1)
+    archive_bytes   BIGINT               -- the archive file's size when written (row_conservation checks it)
 );
+alter table meta.raw_files add column if not exists csv_encoding VARCHAR;
+alter table meta.raw_files add column if not exists archive_bytes BIGINT;
