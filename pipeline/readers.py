@@ -123,17 +123,12 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[Source]:
     fmt = file_format(path)
     registered: list[str] = []
     try:
-        try:
-            if fmt == "parquet":
-                src = _parquet_source(con, path)
-            elif fmt == "sas7bdat":
-                src = _sas_source(con, path, registered)
-            else:
-                src = _csv_source(con, path)
-        except ReadError:
-            raise
-        except Exception as exc:  # any reader failure becomes one clear message naming the file
-            raise ReadError(_read_failed(path, exc)) from exc
+        if fmt == "parquet":
+            src = _described(path, lambda: _parquet_source(con, path))
+        elif fmt == "sas7bdat":
+            src = _described(path, lambda: _sas_source(con, path, registered))
+        else:
+            src = _described(path, lambda: _csv_source(con, path))
         yield src
     finally:
         for name in registered:
@@ -207,13 +202,7 @@ def parquet_view_select(con: duckdb.DuckDBPyConnection, path: Path) -> str:
     the rows a view shows are the rows the delivery was judged on. Raise ReadError naming the file.
     """
     path = Path(path)
-    try:
-        src = _parquet_source(con, path)
-    except ReadError:
-        raise
-    except Exception as exc:
-        raise ReadError(_read_failed(path, exc)) from exc
-    (reading,) = src.readings
+    (reading,) = _described(path, lambda: _parquet_source(con, path)).readings
     literals = {"path": sql_literal(str(path)), "ws": sql_literal(WHITESPACE)}
     return re.sub(r"\$([a-z_]+)\b", lambda m: literals[m.group(1)], reading.select)
 
@@ -227,12 +216,7 @@ def csv_view_select(con: duckdb.DuckDBPyConnection, path: Path, encoding: str) -
     (DuckDB's default; the pipeline never turns it off for a read of raw). Raise ReadError naming the file.
     """
     path = Path(path)
-    try:
-        src = _csv_source(con, path)
-    except ReadError:
-        raise
-    except Exception as exc:
-        raise ReadError(_read_failed(path, exc)) from exc
+    src = _described(path, lambda: _csv_source(con, path))
     reading = next((r for r in src.readings if (r.prepare_params or {}).get("encoding") == encoding), None)
     if reading is None:
         raise ReadError(f"{path.name}: the CSV file cannot be read as {encoding}")
@@ -243,6 +227,16 @@ def csv_view_select(con: duckdb.DuckDBPyConnection, path: Path, encoding: str) -
     texts = [f"{_text_sql(c, 'VARCHAR')} as {_quote(name)}" for c, name in zip(p["columns"], src.columns, strict=True)]
     select = f"select row_number() over () as {SOURCE_ROW}, {', '.join(texts)} from {source}"
     return select.replace("$ws", sql_literal(WHITESPACE))
+
+
+def _described(path: Path, describe: Callable[[], Source]) -> Source:
+    """`describe()`, a file's description; any reader failure becomes one clear ReadError naming the file."""
+    try:
+        return describe()
+    except ReadError:
+        raise
+    except Exception as exc:
+        raise ReadError(_read_failed(path, exc)) from exc
 
 
 def _read_failed(path: Path, exc: Exception) -> str:
