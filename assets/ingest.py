@@ -176,16 +176,21 @@ def _relation_kind(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> st
 
 # --- the raw archive: `raw.<register>` -----------------------------------------------------------------
 # The rows of each year's accepted delivery, as read, are kept as files beside the warehouse (not copied
-# into it): a delivered Parquet file as it came, a CSV or SAS file's rows as read written as Parquet.
+# into it): a delivered Parquet or CSV file as it came, a SAS file's rows as read written as Parquet.
 # `raw.<register>` is a view over them (meta.raw_files says which file is each year's), rebuilt in the
 # transaction that stages a delivery, so the view, staging and quarantine change together.
+def raw_archive_dir(warehouse: Path) -> Path:
+    """The raw archive of a warehouse file: `<warehouse file>.raw/` beside it."""
+    warehouse = Path(warehouse).resolve()
+    return warehouse.with_name(warehouse.name + ".raw")
+
+
 def archive_dir(con: duckdb.DuckDBPyConnection) -> Path:
-    """The raw archive of the connection's warehouse: `<warehouse file>.raw/` beside it (a temporary
-    folder, kept for the connection, for an in-memory database)."""
+    """The raw archive of the connection's warehouse (`raw_archive_dir`; a temporary folder, kept for the
+    connection, for an in-memory database)."""
     path = run_sql(con, "select path from duckdb_databases() where database_name = current_database()")[0][0]
     if path:
-        path = Path(path).resolve()
-        return path.with_name(path.name + ".raw")
+        return raw_archive_dir(Path(path))
     held = run_sql(con, "select getvariable('psyk_raw_archive')")[0][0]
     if held is None:
         held = tempfile.mkdtemp(prefix="psyk-raw-")

@@ -456,7 +456,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{scan_bytes / 1e9:.2f} GB")
     if settings.warehouse.exists():
         settings.warehouse.unlink()
-    shutil.rmtree(settings.warehouse.with_name(settings.warehouse.name + ".raw"), ignore_errors=True)  # its archive
+    from assets.ingest import raw_archive_dir
+
+    shutil.rmtree(raw_archive_dir(settings.warehouse), ignore_errors=True)
     # the full run starts cold: no disclosure results cached by an earlier bench (the refresh then uses
     # what the full run cached, as a real refresh would)
     from pipeline.report import disclosure_cache_dir

@@ -136,13 +136,12 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path) -> Iterator[Source]:
 
 
 def run_source(con: duckdb.DuckDBPyConnection, src: Source, statement: Callable[[str], str],
-               params: dict | None = None, *, before_retry: Callable[[], None] | None = None,
-               used: list[Reading] | None = None) -> list[tuple]:
+               params: dict | None = None, *, used: list[Reading] | None = None) -> list[tuple]:
     """Run `statement(<the rows as a subquery>)` with the source's first reading that works.
 
     A CSV read as UTF-8 that turns out not to be is read again as Latin-1 (SAS exports of Danish text
-    often are); `before_retry` runs first (the caller rolls back what the failed try began). Any other
-    failure while reading raises ReadError naming the file. `used` gets the reading that worked.
+    often are). Any other failure while reading raises ReadError naming the file. `used` gets the
+    reading that worked.
     """
     for i, reading in enumerate(src.readings):
         try:
@@ -158,8 +157,6 @@ def run_source(con: duckdb.DuckDBPyConnection, src: Source, statement: Callable[
             return rows
         except duckdb.Error as exc:
             if i + 1 < len(src.readings) and "unicode" in str(exc).lower():
-                if before_retry is not None:
-                    before_retry()
                 continue
             raise ReadError(_read_failed(src.path, exc)) from exc
     raise AssertionError("a source has at least one reading")  # pragma: no cover
